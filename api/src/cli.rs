@@ -1,0 +1,92 @@
+//! The `api` binary's command line: `serve` (the default), `migrate`, `schema`.
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+
+use crate::{
+    app::{Application, shutdown_signal},
+    config::{Config, redact_url},
+    db,
+};
+
+/// The school data service.
+#[derive(Debug, Parser)]
+#[command(name = "api", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve HTTP (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        /// What to do with migrations.
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+}
+
+/// `api migrate …`
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (all, or `--steps N`).
+    Up {
+        /// How many to apply.
+        #[arg(long)]
+        steps: Option<u32>,
+    },
+    /// Roll back applied migrations (the last one, or `--steps N`, or `--all`).
+    Down {
+        /// How many to roll back.
+        #[arg(long, default_value_t = 1, conflicts_with = "all")]
+        steps: u32,
+        /// Roll back every migration (drops every table).
+        #[arg(long)]
+        all: bool,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// Runs the command line with `config`.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            app.run_until(shutdown_signal()).await?;
+        }
+        Command::Schema => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(crate::graphql::sdl().as_bytes())?;
+        }
+        Command::Migrate { action } => {
+            let conn = db::connect(&config.database_url).await?;
+            let mut out = std::io::stdout().lock();
+            match action {
+                MigrateAction::Up { steps } => {
+                    Migrator::up(&conn, steps).await?;
+                    writeln!(out, "migrated up: {}", redact_url(&config.database_url))?;
+                }
+                MigrateAction::Down { steps, all } => {
+                    Migrator::down(&conn, if all { None } else { Some(steps) }).await?;
+                    writeln!(out, "migrated down: {}", redact_url(&config.database_url))?;
+                }
+                MigrateAction::Status => {
+                    for m in Migrator::get_migration_with_status_read_only(&conn).await? {
+                        writeln!(out, "{:<8} {}", m.status().to_string(), m.name())?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! Configuration, read once at start-up from the environment (and `.env`, loaded by `main`) and
+//! passed down as a value. Nothing else in the service reads the environment.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+/// Where the service runs; production refuses unsafe defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Local development (the default): a random JWT secret is made up when none is given.
+    Development,
+    /// Production: a `JWT_SECRET` is required.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal (the default).
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The service's whole configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Database URL: `sqlite://…` or `postgres://…`. Default: SQLite file `./data/school.db`.
+    pub database_url: String,
+    /// Secret for signing JWTs. `None` only in development (a random one is generated).
+    pub jwt_secret: Option<String>,
+    /// Address to listen on. Default `127.0.0.1:8000`.
+    pub bind_addr: SocketAddr,
+    /// Development or production.
+    pub app_env: AppEnv,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives (`RUST_LOG`). Default `info`.
+    pub log_filter: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret, and never the password inside a database URL.
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("bind_addr", &self.bind_addr)
+            .field("app_env", &self.app_env)
+            .field("log_format", &self.log_format)
+            .field("log_filter", &self.log_filter)
+            .finish()
+    }
+}
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable is set to something we cannot read.
+    #[error("{name}: {message}")]
+    Invalid {
+        /// The environment variable.
+        name: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Production needs a value that has no safe default.
+    #[error("{0} must be set when APP_ENV=production")]
+    RequiredInProduction(&'static str),
+}
+
+/// The default database: a SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/school.db?mode=rwc";
+/// The default listening address.
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
+/// The shortest JWT secret accepted in production (bytes).
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (tests pass a map instead of the environment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "APP_ENV",
+                    message: format!("expected `development` or `production`, got `{other}`"),
+                });
+            }
+        };
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOG_FORMAT",
+                    message: format!("expected `pretty` or `json`, got `{other}`"),
+                });
+            }
+        };
+        let bind_addr = get("BIND_ADDR")
+            .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
+            .parse()
+            .map_err(|e| ConfigError::Invalid {
+                name: "BIND_ADDR",
+                message: format!("{e}"),
+            })?;
+        let jwt_secret = get("JWT_SECRET");
+        match (&jwt_secret, app_env) {
+            (None, AppEnv::Production) => {
+                return Err(ConfigError::RequiredInProduction("JWT_SECRET"));
+            }
+            (Some(secret), AppEnv::Production) if secret.len() < MIN_JWT_SECRET_LEN => {
+                return Err(ConfigError::Invalid {
+                    name: "JWT_SECRET",
+                    message: format!("must be at least {MIN_JWT_SECRET_LEN} bytes in production"),
+                });
+            }
+            _ => {}
+        }
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_URL",
+                message: "expected a `sqlite:` or `postgres://` URL".to_owned(),
+            });
+        }
+        Ok(Self {
+            database_url,
+            jwt_secret,
+            bind_addr,
+            app_env,
+            log_format,
+            log_filter: get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+
+    /// The SQLite database file named by `database_url`, if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        sqlite_path(&self.database_url)
+    }
+}
+
+/// The file path inside a `sqlite:` URL (`None` for in-memory databases and other backends).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// `url` with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn no_environment_at_all_gives_the_documented_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.bind_addr.to_string(), DEFAULT_BIND_ADDR);
+        assert_eq!(c.app_env, AppEnv::Development);
+        assert_eq!(c.log_format, LogFormat::Pretty);
+        assert!(c.jwt_secret.is_none());
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("data/school.db")));
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_jwt_secret() {
+        let err = config(&[("APP_ENV", "production")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::RequiredInProduction("JWT_SECRET")
+        ));
+        let err = config(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"));
+        let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(32))]).unwrap();
+        assert_eq!(ok.app_env, AppEnv::Production);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert!(
+            config(&[("APP_ENV", "staging")])
+                .unwrap_err()
+                .to_string()
+                .contains("APP_ENV")
+        );
+        assert!(
+            config(&[("LOG_FORMAT", "xml")])
+                .unwrap_err()
+                .to_string()
+                .contains("LOG_FORMAT")
+        );
+        assert!(
+            config(&[("BIND_ADDR", "nowhere")])
+                .unwrap_err()
+                .to_string()
+                .contains("BIND_ADDR")
+        );
+        assert!(
+            config(&[("DATABASE_URL", "mysql://x")])
+                .unwrap_err()
+                .to_string()
+                .contains("DATABASE_URL")
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = config(&[
+            ("JWT_SECRET", "topsecret"),
+            ("DATABASE_URL", "postgres://app:hunter2@db/school"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("topsecret"));
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("postgres://app:***@db/school"));
+    }
+
+    #[test]
+    fn in_memory_sqlite_has_no_file() {
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x/y"), None);
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/a.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/a.db"))
+        );
+    }
+}

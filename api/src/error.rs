@@ -1,0 +1,304 @@
+//! The one error type of the API. Every failure a client can see is an [`ApiError`] with a code
+//! from a closed list ([`ErrorCode`]); internal failures are logged here and answered with a
+//! generic message, so database or driver text never reaches a client.
+
+use async_graphql::ErrorExtensions;
+use serde::Serialize;
+
+/// The closed list of `extensions.code` values (DESIGN §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// No valid credentials.
+    Unauthenticated,
+    /// Authenticated, but not allowed.
+    Forbidden,
+    /// The user belongs to several schools and did not say which one.
+    SchoolRequired,
+    /// No such record (in this school).
+    NotFound,
+    /// The input is invalid; `extensions.fields` lists the offending fields.
+    BadUserInput,
+    /// The input conflicts with existing data (a duplicate).
+    Conflict,
+    /// Too many requests.
+    RateLimited,
+    /// The query is over a depth, complexity, alias or batch limit.
+    QueryTooComplex,
+    /// Something failed on our side.
+    InternalServerError,
+}
+
+impl ErrorCode {
+    /// Every code, in the documented order.
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::SchoolRequired,
+        ErrorCode::NotFound,
+        ErrorCode::BadUserInput,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::QueryTooComplex,
+        ErrorCode::InternalServerError,
+    ];
+
+    /// The wire form used in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::SchoolRequired => "SCHOOL_REQUIRED",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// One invalid input field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's path in the input, e.g. `input.studentTz`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error a client may see. `Display` is the client-facing message and never carries driver
+/// text.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// Missing, bad, expired or revoked credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The actor may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request must name a school.
+    #[error(
+        "this user belongs to several schools: choose one with the `X-School-Id` header (a school id or slug)"
+    )]
+    SchoolRequired,
+    /// No such record in the active school (another school's record is answered the same way).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Invalid input, with each offending field.
+    #[error("{message}")]
+    BadUserInput {
+        /// A summary.
+        message: String,
+        /// The offending fields.
+        fields: Vec<FieldError>,
+    },
+    /// The input duplicates existing data.
+    #[error("{message}")]
+    Conflict {
+        /// The field that must be unique.
+        field: String,
+        /// A summary.
+        message: String,
+    },
+    /// Too many requests; try again later.
+    #[error("too many requests, retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// A query over the published limits.
+    #[error("{0}")]
+    QueryTooComplex(String),
+    /// Anything else. The cause was logged where it happened.
+    #[error("internal server error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The error's code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::SchoolRequired => ErrorCode::SchoolRequired,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::BadUserInput { .. } => ErrorCode::BadUserInput,
+            ApiError::Conflict { .. } => ErrorCode::Conflict,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
+            ApiError::Internal => ErrorCode::InternalServerError,
+        }
+    }
+
+    /// Invalid input in one field.
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = FieldError::new(field, message);
+        ApiError::BadUserInput {
+            message: format!("invalid {}: {}", field.field, field.message),
+            fields: vec![field],
+        }
+    }
+
+    /// Invalid input in several fields.
+    pub fn bad_fields(fields: Vec<FieldError>) -> Self {
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        ApiError::BadUserInput {
+            message: format!("invalid input: {}", names.join(", ")),
+            fields,
+        }
+    }
+
+    /// Logs `cause` (server side only) and answers with the generic internal error.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::Internal
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code().as_str());
+            match self {
+                ApiError::BadUserInput { fields, .. } => {
+                    let list: Vec<async_graphql::Value> = fields
+                        .iter()
+                        .map(|f| {
+                            let mut obj = async_graphql::indexmap::IndexMap::new();
+                            obj.insert(
+                                async_graphql::Name::new("field"),
+                                async_graphql::Value::from(f.field.clone()),
+                            );
+                            obj.insert(
+                                async_graphql::Name::new("message"),
+                                async_graphql::Value::from(f.message.clone()),
+                            );
+                            async_graphql::Value::Object(obj)
+                        })
+                        .collect();
+                    ext.set("fields", list);
+                }
+                ApiError::Conflict { field, .. } => ext.set("field", field.clone()),
+                ApiError::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfterSeconds", *retry_after_secs)
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+// With async-graphql's `custom-error-conversion` feature there is no blanket conversion from any
+// `Display` type, so this is the only way an error becomes a GraphQL error: the code is always set.
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        err.extend()
+    }
+}
+
+/// The result type of resolvers and services.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(err: ApiError) -> String {
+        let gql: async_graphql::Error = err.into();
+        let ext = gql.extensions.expect("extensions are always set");
+        match ext.get("code") {
+            Some(async_graphql::Value::String(s)) => s.clone(),
+            other => panic!("no code: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_variant_carries_its_code_in_extensions() {
+        let cases = [
+            (ApiError::Unauthenticated("x".into()), "UNAUTHENTICATED"),
+            (ApiError::Forbidden("x".into()), "FORBIDDEN"),
+            (ApiError::SchoolRequired, "SCHOOL_REQUIRED"),
+            (ApiError::NotFound("student"), "NOT_FOUND"),
+            (
+                ApiError::bad_field("input.studentTz", "bad check digit"),
+                "BAD_USER_INPUT",
+            ),
+            (
+                ApiError::Conflict {
+                    field: "slug".into(),
+                    message: "taken".into(),
+                },
+                "CONFLICT",
+            ),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                "RATE_LIMITED",
+            ),
+            (
+                ApiError::QueryTooComplex("depth 20 > 12".into()),
+                "QUERY_TOO_COMPLEX",
+            ),
+            (ApiError::Internal, "INTERNAL_SERVER_ERROR"),
+        ];
+        let mut seen: Vec<&str> = Vec::new();
+        for (err, code) in cases {
+            assert_eq!(err.code().as_str(), code);
+            assert_eq!(code_of(err), code);
+            seen.push(code);
+        }
+        let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            seen, all,
+            "every code in the closed list is produced by a variant"
+        );
+    }
+
+    #[test]
+    fn database_errors_never_reach_the_client() {
+        let driver = sea_orm::DbErr::Custom(
+            "relation \"students\" violates constraint; password=hunter2".into(),
+        );
+        let err: ApiError = driver.into();
+        assert_eq!(err, ApiError::Internal);
+        let gql: async_graphql::Error = err.into();
+        assert_eq!(gql.message, "internal server error");
+        assert!(!format!("{gql:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_user_input_lists_each_field() {
+        let err = ApiError::bad_fields(vec![
+            FieldError::new("input.studentTz", "check digit does not match"),
+            FieldError::new("input.gradeLevel", "must be between 1 and 12"),
+        ]);
+        let gql: async_graphql::Error = err.into();
+        let ext = gql.extensions.expect("extensions");
+        let Some(async_graphql::Value::List(fields)) = ext.get("fields") else {
+            panic!("fields missing")
+        };
+        assert_eq!(fields.len(), 2);
+        assert!(
+            gql.message.contains("input.studentTz") && gql.message.contains("input.gradeLevel")
+        );
+    }
+}
