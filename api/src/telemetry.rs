@@ -9,8 +9,11 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let _ = match format {
-        LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().with_target(false).with_ansi(ansi))
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()

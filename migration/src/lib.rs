@@ -24,6 +24,10 @@ pub const PLATFORM_TABLES: &[&str] = &[
     "api_tokens",
 ];
 
+/// A hash of the migration sources: changes whenever any migration does. Test templates are
+/// keyed by it so a stale template is never reused.
+pub const FINGERPRINT: &str = env!("MIGRATION_FINGERPRINT");
+
 /// The migrator the binary and the tests run.
 #[derive(Debug)]
 pub struct Migrator;
