@@ -5,7 +5,7 @@
 //! - [`db`]: opening SQLite or PostgreSQL.
 //! - [`error`]: [`error::ApiError`], the one error type, with the closed list of codes.
 //! - [`graphql`]: the schema and resolvers (the only module that knows async-graphql).
-//! - [`telemetry`]: logging.
+//! - [`telemetry`]: log output.
 //! - [`cli`]: the `api` binary's subcommands.
 
 pub mod app;

@@ -1,0 +1,153 @@
+//! The `api` binary as an operator runs it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::Command,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_api");
+
+/// The binary with an empty environment (only `PATH`), run in `dir`.
+fn api(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir)
+        .kill_on_drop(true);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_from_an_empty_directory_with_no_configuration_and_creates_its_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Only the port is chosen, so that the test can run beside anything else on port 8000.
+    let mut child = api(dir.path())
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(at) = line.find("listening on http://") {
+                let rest = &line[at + "listening on ".len()..];
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server starts within a minute");
+    // Keep draining the log so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client.get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let graphiql = client.get(format!("{base}/graphiql")).send().await.unwrap();
+    assert_eq!(graphiql.status(), 200);
+    assert!(graphiql.text().await.unwrap().contains("<html"));
+    assert!(
+        dir.path().join("data/school.db").is_file(),
+        "the default SQLite file is created under ./data/"
+    );
+
+    // SIGTERM: the server finishes and exits cleanly.
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[tokio::test]
+async fn production_without_a_jwt_secret_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = api(dir.path())
+        .env("APP_ENV", "production")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("JWT_SECRET"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is created before the configuration is valid"
+    );
+}
+
+#[tokio::test]
+async fn api_schema_prints_the_checked_in_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = api(dir.path()).arg("schema").output().await.unwrap();
+    assert!(out.status.success());
+    let checked_in =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql"))
+            .unwrap();
+    assert!(
+        String::from_utf8(out.stdout).unwrap() == checked_in,
+        "`api schema` differs from schema.graphql: run `cargo run -p api -- schema > schema.graphql`"
+    );
+}
+
+#[tokio::test]
+async fn migrate_up_status_and_down_report_what_they_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = api(dir.path());
+        cmd.args(args)
+            .env("DATABASE_URL", "sqlite://ops.db?mode=rwc");
+        async move {
+            let out = cmd.output().await.unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
+    let status = run(&["migrate", "status"]).await;
+    assert_eq!(
+        status.lines().filter(|l| l.starts_with("Pending")).count(),
+        4,
+        "{status}"
+    );
+
+    run(&["migrate", "up"]).await;
+    let status = run(&["migrate", "status"]).await;
+    assert_eq!(
+        status.lines().filter(|l| l.starts_with("Applied")).count(),
+        4,
+        "{status}"
+    );
+
+    run(&["migrate", "down"]).await;
+    let status = run(&["migrate", "status"]).await;
+    assert_eq!(
+        status.lines().filter(|l| l.starts_with("Applied")).count(),
+        3,
+        "{status}"
+    );
+
+    run(&["migrate", "down", "--all"]).await;
+    let status = run(&["migrate", "status"]).await;
+    assert_eq!(
+        status.lines().filter(|l| l.starts_with("Pending")).count(),
+        4,
+        "{status}"
+    );
+}

@@ -1,0 +1,80 @@
+//! The HTTP surface of the skeleton: health, readiness, GraphQL, GraphiQL, request ids.
+
+use api::{app, config::Config};
+use axum::body::Body;
+use serde_json::json;
+use tests::{TestDb, backend_tests, spawn_app};
+use tower::ServiceExt;
+
+backend_tests! {
+    async fn health_answers_ok(backend) {
+        let app = spawn_app(backend).await;
+        let response = app.client.get(app.url("/health")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.json::<serde_json::Value>().await.unwrap(), json!({ "status": "ok" }));
+    }
+
+    async fn ready_answers_ok_when_the_database_is_migrated(backend) {
+        let app = spawn_app(backend).await;
+        let response = app.client.get(app.url("/ready")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.json::<serde_json::Value>().await.unwrap(), json!({ "status": "ready" }));
+    }
+
+    async fn ready_answers_503_while_migrations_are_pending(backend) {
+        let db = TestDb::empty(backend).await;
+        let config = Config::from_lookup(|name| (name == "DATABASE_URL").then(|| db.url.clone())).unwrap();
+        let router = app::router(app::AppState::new(config, db.conn.clone()));
+        let response = router
+            .oneshot(axum::http::Request::get("/ready").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], "unavailable");
+        assert!(body["reason"].as_str().unwrap().contains("migration"), "{body}");
+    }
+
+    async fn graphql_answers_over_post_and_get(backend) {
+        let app = spawn_app(backend).await;
+        let (status, body) = app.graphql("{ apiVersion }", json!({})).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"]["apiVersion"], env!("CARGO_PKG_VERSION"));
+
+        let response = app.client.get(app.url("/graphql?query=%7BapiVersion%7D")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["data"]["apiVersion"], env!("CARGO_PKG_VERSION"));
+    }
+
+    async fn graphiql_is_an_html_page_with_both_headers_prefilled(backend) {
+        let app = spawn_app(backend).await;
+        let response = app.client.get(app.url("/graphiql")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("defaultHeaders"));
+        assert!(page.contains("\"Authorization\""));
+        assert!(page.contains("\"X-School-Id\""));
+        assert!(page.contains("url: \"/graphql\""));
+    }
+
+    async fn every_response_carries_a_request_id_and_keeps_the_callers(backend) {
+        let app = spawn_app(backend).await;
+        let response = app.client.get(app.url("/health")).send().await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4);
+
+        let response = app.client.get(app.url("/health")).header("x-request-id", "trace-me-123").send().await.unwrap();
+        assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+    }
+
+    async fn a_syntax_error_is_a_graphql_error_not_a_crash(backend) {
+        let app = spawn_app(backend).await;
+        let (_, body) = app.graphql("{ apiVersion", json!({})).await;
+        assert!(body["errors"][0]["message"].as_str().is_some(), "{body}");
+        assert!(body.get("data").is_none_or(|d| d.is_null()), "{body}");
+    }
+}
