@@ -5,10 +5,10 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
-    Json, Router,
-    extract::State,
-    http::{HeaderName, Request, StatusCode},
-    response::{Html, IntoResponse},
+    Extension, Json, Router,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header},
+    response::{Html, IntoResponse, Response},
     routing::get,
 };
 use migration::{Migrator, MigratorTrait};
@@ -24,9 +24,13 @@ use tower_http::{
 use tracing::{Level, info_span};
 
 use crate::{
-    config::{Config, redact_url},
+    auth::{JwtKeys, throttle::LoginThrottle},
+    config::{AppEnv, Config, redact_url},
     db,
+    error::ErrorCode,
     graphql::{self, AppSchema},
+    services::bootstrap,
+    tenant,
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,6 +47,10 @@ pub struct AppInner {
     pub db: DatabaseConnection,
     /// The GraphQL schema.
     pub schema: AppSchema,
+    /// Session token keys.
+    pub jwt: JwtKeys,
+    /// Failed-login counters.
+    pub login_throttle: LoginThrottle,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -64,8 +72,25 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// State over an open, migrated database.
     pub fn new(config: Config, db: DatabaseConnection) -> Self {
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.clone().into_bytes(),
+            None => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: using a random secret (sessions end when the server restarts)"
+                );
+                crate::auth::random_secret().into_bytes()
+            }
+        };
+        let jwt = JwtKeys::new(&secret, config.jwt_ttl);
+        let login_throttle = LoginThrottle::new(Duration::from_secs(15 * 60), 5, 50);
         let schema = graphql::schema_builder().finish();
-        Self(Arc::new(AppInner { config, db, schema }))
+        Self(Arc::new(AppInner {
+            config,
+            db,
+            schema,
+            jwt,
+            login_throttle,
+        }))
     }
 }
 
@@ -140,11 +165,33 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Resolves the request's identity and school (DESIGN §3), runs the operation, and answers 401
+/// when the response failed only because credentials were missing or bad.
 async fn graphql_handler(
     State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
-    state.schema.execute(request.into_inner()).await.into()
+) -> Response {
+    let client = client
+        .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+        .unwrap_or_default();
+    let identity = tenant::resolve(&state, &headers, client).await;
+    let request = request.into_inner().data(state.clone()).data(identity);
+    let response = state.schema.execute(request).await;
+    let unauthenticated = async_graphql::Value::from(ErrorCode::Unauthenticated.as_str());
+    let only_unauthenticated = !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&unauthenticated));
+    let mut http = GraphQLResponse::from(response).into_response();
+    if only_unauthenticated {
+        *http.status_mut() = StatusCode::UNAUTHORIZED;
+        http.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    http
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -162,17 +209,37 @@ impl Application {
     /// Connects to the database, applies pending migrations and binds the listening socket
     /// (port 0 picks a free port: see [`Application::local_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(&config.database_url).await?;
-        let pending = Migrator::get_pending_migrations(&db).await?.len();
+        // Migrations run as the owner; the service then runs as the restricted role.
+        let owner = db::connect(&config.database_url).await?;
+        let pending = Migrator::get_pending_migrations(&owner).await?.len();
         if pending > 0 {
             tracing::info!(pending, "applying migrations");
-            Migrator::up(&db, None).await?;
+            Migrator::up(&owner, None).await?;
+        }
+        let runtime = if db::is_postgres(&config.database_url) {
+            owner.close().await?;
+            db::connect_runtime(&config).await?
+        } else {
+            owner
+        };
+        let problems = db::runtime_role_problems(&runtime).await?;
+        if !problems.is_empty() {
+            let list = problems.join("; ");
+            if config.app_env == AppEnv::Production {
+                anyhow::bail!(
+                    "refusing to start: the database role would bypass row-level security: {list}"
+                );
+            }
+            tracing::warn!(problems = %list, "the database role would bypass row-level security (allowed in development only)");
+        }
+        if let Some(created) = bootstrap::ensure(&runtime, &config).await? {
+            announce_bootstrap(&created);
         }
         let listener = TcpListener::bind(config.bind_addr).await?;
         tracing::info!(database = %redact_url(&config.database_url), "database ready");
         Ok(Self {
             listener,
-            state: AppState::new(config, db),
+            state: AppState::new(config, runtime),
         })
     }
 
@@ -193,9 +260,26 @@ impl Application {
     ) -> std::io::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "listening on http://{addr} (GraphiQL at http://{addr}/graphiql)");
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// Tells the operator how to sign in the first time. A generated password is shown here once and
+/// never logged.
+pub fn announce_bootstrap(created: &bootstrap::Bootstrapped) {
+    tracing::info!(email = %created.email, school = %created.school_slug, "created the first superadmin and school");
+    if let Some(password) = &created.generated_password {
+        let banner = format!(
+            "\n  First run: a superadmin was created.\n    email:    {}\n    password: {}\n    school:   {}\n  \
+             This password is shown only once. Sign in with the `login` mutation and change it with `changePassword`.\n",
+            created.email, password, created.school_slug
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
     }
 }
 

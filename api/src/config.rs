@@ -25,7 +25,22 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct Config {
     /// Database URL: `sqlite://…` or `postgres://…`. Default: SQLite file `./data/school.db`.
+    /// On PostgreSQL this is the owner's URL: migrations run with it.
     pub database_url: String,
+    /// PostgreSQL only: the runtime role's URL (a role that neither owns the tables nor
+    /// bypasses row-level security). When unset, the service connects with `database_url` and
+    /// switches every connection to the restricted role `school_app`.
+    pub database_app_url: Option<String>,
+    /// How long a session token lives.
+    pub jwt_ttl: chrono::Duration,
+    /// The first superadmin's email, used when the database has no users yet.
+    pub bootstrap_admin_email: String,
+    /// The first superadmin's password; a random one is printed once when unset.
+    pub bootstrap_admin_password: Option<String>,
+    /// The first school's name.
+    pub bootstrap_school_name: String,
+    /// The first school's slug.
+    pub bootstrap_school_slug: String,
     /// Secret for signing JWTs. `None` only in development (a random one is generated).
     pub jwt_secret: Option<String>,
     /// Address to listen on. Default `127.0.0.1:8000`.
@@ -43,6 +58,17 @@ impl std::fmt::Debug for Config {
         // Never print the secret, and never the password inside a database URL.
         f.debug_struct("Config")
             .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "database_app_url",
+                &self.database_app_url.as_deref().map(redact_url),
+            )
+            .field("jwt_ttl", &self.jwt_ttl)
+            .field("bootstrap_admin_email", &self.bootstrap_admin_email)
+            .field(
+                "bootstrap_admin_password",
+                &self.bootstrap_admin_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("bootstrap_school_slug", &self.bootstrap_school_slug)
             .field(
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
@@ -142,8 +168,36 @@ impl Config {
                 message: "expected a `sqlite:` or `postgres://` URL".to_owned(),
             });
         }
+        let jwt_ttl_hours: i64 = match get("JWT_TTL_HOURS") {
+            None => 8,
+            Some(v) => v.parse().ok().filter(|h| (1..=24 * 30).contains(h)).ok_or(
+                ConfigError::Invalid {
+                    name: "JWT_TTL_HOURS",
+                    message: "expected whole hours between 1 and 720".to_owned(),
+                },
+            )?,
+        };
+        let database_app_url = get("DATABASE_APP_URL");
+        if database_app_url
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("postgres://") || u.starts_with("postgresql://")))
+        {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_APP_URL",
+                message: "expected a `postgres://` URL".to_owned(),
+            });
+        }
         Ok(Self {
             database_url,
+            database_app_url,
+            jwt_ttl: chrono::Duration::hours(jwt_ttl_hours),
+            bootstrap_admin_email: get("BOOTSTRAP_ADMIN_EMAIL")
+                .unwrap_or_else(|| "admin@localhost".to_owned()),
+            bootstrap_admin_password: get("BOOTSTRAP_ADMIN_PASSWORD"),
+            bootstrap_school_name: get("BOOTSTRAP_SCHOOL_NAME")
+                .unwrap_or_else(|| "First School".to_owned()),
+            bootstrap_school_slug: get("BOOTSTRAP_SCHOOL_SLUG")
+                .unwrap_or_else(|| "first-school".to_owned()),
             jwt_secret,
             bind_addr,
             app_env,

@@ -1,15 +1,42 @@
-//! Opening the database: SQLite (the default, a file under `./data/`) or PostgreSQL.
+//! Opening the database: SQLite (the default, a file under `./data/`) or PostgreSQL, and on
+//! PostgreSQL checking that the service runs as a role row-level security applies to.
+#![allow(clippy::disallowed_methods)] // Catalog queries on PostgreSQL's own tables.
 
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
-use crate::config::sqlite_path;
+use migration::{RUNTIME_ROLE, TENANT_TABLES};
+use sea_orm::Statement;
+
+use crate::config::{Config, sqlite_path};
 
 /// Opens a connection pool to `url`. For SQLite the file's directory is created when missing,
 /// foreign keys are enforced on every connection, and the file is switched to WAL so readers
 /// don't block the writer.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_as(url, None).await
+}
+
+/// Whether `url` is a PostgreSQL URL.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The connection the service runs on. On PostgreSQL: `DATABASE_APP_URL` when given, else the
+/// owner's URL with every connection switched to the restricted role (`role` is set in the
+/// connection's start-up options, so it holds for the whole session and for every statement).
+pub async fn connect_runtime(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    match &config.database_app_url {
+        Some(url) => connect_as(url, None).await,
+        None if is_postgres(&config.database_url) => {
+            connect_as(&config.database_url, Some(RUNTIME_ROLE)).await
+        }
+        None => connect_as(&config.database_url, None).await,
+    }
+}
+
+async fn connect_as(url: &str, role: Option<&'static str>) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(url)
         && let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
@@ -33,9 +60,69 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
         });
+    if let Some(role) = role {
+        options.map_sqlx_postgres_opts(move |opts| opts.options([("role", role)]));
+    }
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite && sqlite_path(url).is_some() {
         db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
     }
     Ok(db)
+}
+
+/// What is wrong with running the service on `conn` (PostgreSQL only; empty when all is well):
+/// the role must not be a superuser, must not bypass row-level security, must not own (or
+/// inherit the rights of the owner of) any tenant table, and every tenant table must have
+/// row-level security enabled and forced.
+pub async fn runtime_role_problems(conn: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(Vec::new());
+    }
+    let mut problems = Vec::new();
+    let role = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_user::text AS name, rolsuper::int AS sup, rolbypassrls::int AS bypass \
+             FROM pg_roles WHERE rolname = current_user",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("current role not found in pg_roles".into()))?;
+    let name: String = role.try_get("", "name")?;
+    if role.try_get::<i32>("", "sup")? == 1 {
+        problems.push(format!(
+            "role {name} is a superuser (row-level security does not apply to it)"
+        ));
+    }
+    if role.try_get::<i32>("", "bypass")? == 1 {
+        problems.push(format!("role {name} has BYPASSRLS"));
+    }
+    let tables = conn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT c.relname::text AS t, pg_has_role(current_user, c.relowner, 'USAGE')::int AS owns, \
+                    c.relrowsecurity::int AS rls, c.relforcerowsecurity::int AS forced \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind = 'r'",
+        ))
+        .await?;
+    for tenant_table in TENANT_TABLES {
+        let Some(row) = tables.iter().find(|r| {
+            r.try_get::<String>("", "t")
+                .is_ok_and(|t| t == *tenant_table)
+        }) else {
+            problems.push(format!("tenant table {tenant_table} is missing"));
+            continue;
+        };
+        if row.try_get::<i32>("", "owns")? == 1 {
+            problems.push(format!(
+                "role {name} owns {tenant_table} (owners can bypass row-level security)"
+            ));
+        }
+        if row.try_get::<i32>("", "rls")? != 1 || row.try_get::<i32>("", "forced")? != 1 {
+            problems.push(format!(
+                "{tenant_table} does not have row-level security enabled and forced"
+            ));
+        }
+    }
+    Ok(problems)
 }

@@ -5,13 +5,22 @@
 //! - [`db`]: opening SQLite or PostgreSQL.
 //! - [`error`]: [`error::ApiError`], the one error type, with the closed list of codes.
 //! - [`graphql`]: the schema and resolvers (the only module that knows async-graphql).
+//! - [`auth`]: passwords, session tokens, API tokens, roles and permissions.
+//! - [`tenant`]: resolving each request's actor and school, once, before GraphQL runs.
+//! - [`platform`]: the platform tables (schools, users, memberships, domains, API tokens).
+//!   School-owned tables are reached only through `entity::tenant::TenantTx`.
+//! - [`services`]: domain logic (audit log, schools, first-run bootstrap).
 //! - [`telemetry`]: log output.
 //! - [`cli`]: the `api` binary's subcommands.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+pub mod platform;
+pub mod services;
 pub mod telemetry;
+pub mod tenant;

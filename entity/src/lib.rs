@@ -8,6 +8,7 @@
 
 pub mod enums;
 pub mod ids;
+pub mod tenant;
 
 pub mod academic_history;
 pub mod academic_year;

@@ -13,6 +13,9 @@ mod m20261122_000001_platform;
 mod m20261122_000002_roster;
 mod m20261122_000003_records;
 mod m20261122_000004_operations;
+mod m20261122_000005_row_level_security;
+
+pub use m20261122_000005_row_level_security::enable_tenant_rls;
 
 /// Tables that belong to the platform rather than to one school. Every other table is
 /// tenant-owned and must follow the tenant rules (checked by the catalog test).
@@ -28,6 +31,37 @@ pub const PLATFORM_TABLES: &[&str] = &[
 /// keyed by it so a stale template is never reused.
 pub const FINGERPRINT: &str = env!("MIGRATION_FINGERPRINT");
 
+/// Every tenant-owned table (the catalog test checks this list against the database).
+pub const TENANT_TABLES: &[&str] = &[
+    "teachers",
+    "subjects",
+    "academic_years",
+    "terms",
+    "classes",
+    "class_teachers",
+    "students",
+    "enrollments",
+    "guardians",
+    "student_guardians",
+    "assessments",
+    "grades",
+    "attendance_records",
+    "incidents",
+    "health_records",
+    "student_documents",
+    "academic_history",
+    "import_logs",
+    "ml_models",
+    "audit_log",
+    "school_configurations",
+    "feature_usage",
+];
+
+/// The PostgreSQL role the service runs as: no ownership, no `BYPASSRLS`. Migrations create it
+/// (`NOLOGIN`) when missing and grant it table access; production gives it a login and a
+/// password, or the service switches to it from the owner's connection (see `api::db`).
+pub const RUNTIME_ROLE: &str = "school_app";
+
 /// The migrator the binary and the tests run.
 #[derive(Debug)]
 pub struct Migrator;
@@ -40,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_roster::Migration),
             Box::new(m20261122_000003_records::Migration),
             Box::new(m20261122_000004_operations::Migration),
+            Box::new(m20261122_000005_row_level_security::Migration),
         ]
     }
 }

@@ -1,0 +1,109 @@
+//! What resolvers get from the request: the state, the actor, the tenant, and permission guards.
+
+use std::sync::atomic::Ordering;
+
+use async_graphql::{Context, Guard};
+use serde_json::json;
+
+use crate::{
+    app::AppState,
+    auth::Permission,
+    error::{ApiError, ApiResult},
+    services::audit,
+    tenant::{Actor, RequestIdentity, TenantContext},
+};
+
+/// The application state.
+pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
+    ctx.data::<AppState>()
+        .map_err(|_| ApiError::internal("BUG: AppState missing from the schema data"))
+}
+
+/// The request's resolved identity.
+pub fn identity<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestIdentity> {
+    ctx.data::<RequestIdentity>()
+        .map_err(|_| ApiError::internal("BUG: RequestIdentity missing from the request data"))
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::Unauthenticated(
+        "authentication required: send `Authorization: Bearer <token>`".to_owned(),
+    )
+}
+
+/// The actor, or `UNAUTHENTICATED`.
+pub fn actor<'a>(ctx: &Context<'a>) -> ApiResult<&'a Actor> {
+    match &identity(ctx)?.actor {
+        Ok(Some(actor)) => Ok(actor),
+        Ok(None) => Err(unauthenticated()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// The active school and the actor's rights there, or why there is none. The first use in a
+/// request by a superadmin writes an audit entry in that school.
+pub async fn tenant<'a>(ctx: &Context<'a>) -> ApiResult<&'a TenantContext> {
+    let identity = identity(ctx)?;
+    actor(ctx)?;
+    let tenant = match &identity.tenant {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(unauthenticated()),
+        Err(e) => return Err(e.clone()),
+    };
+    if tenant.actor.is_superadmin() && !identity.superadmin_audited.swap(true, Ordering::SeqCst) {
+        let operation = ctx.query_env.operation_name.clone();
+        let entry = audit::Entry::new("superadmin.access")
+            .details(json!({ "operation": operation, "member": !tenant.via_superadmin }));
+        audit::write_now(
+            &state(ctx)?.db,
+            tenant.school_id(),
+            Some(&tenant.actor),
+            entry,
+        )
+        .await?;
+    }
+    Ok(tenant)
+}
+
+/// The active school, if the actor holds `permission` there.
+pub async fn require<'a>(
+    ctx: &Context<'a>,
+    permission: Permission,
+) -> ApiResult<&'a TenantContext> {
+    let tenant = tenant(ctx).await?;
+    if !tenant.can(permission) {
+        return Err(ApiError::Forbidden(format!(
+            "this needs the `{}` permission",
+            permission.as_str()
+        )));
+    }
+    Ok(tenant)
+}
+
+/// A guard for fields that need a permission in the active school.
+#[derive(Debug, Clone, Copy)]
+pub struct Require(pub Permission);
+
+impl Guard for Require {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        require(ctx, self.0).await.map(|_| ()).map_err(Into::into)
+    }
+}
+
+/// Proof that the actor is a platform superadmin: the only way into cross-school operations.
+#[derive(Debug, Clone, Copy)]
+pub struct Superadmin<'a> {
+    /// The superadmin.
+    pub actor: &'a Actor,
+}
+
+/// The superadmin capability, or `FORBIDDEN`.
+pub fn superadmin<'a>(ctx: &Context<'a>) -> ApiResult<Superadmin<'a>> {
+    let actor = actor(ctx)?;
+    if !actor.is_superadmin() {
+        return Err(ApiError::Forbidden(
+            "this needs a platform superadmin".to_owned(),
+        ));
+    }
+    Ok(Superadmin { actor })
+}

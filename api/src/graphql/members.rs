@@ -1,0 +1,361 @@
+//! A school's people and integrators: members, `createUser`, roles, API tokens.
+
+use async_graphql::{Context, InputObject, Object};
+use chrono::{Duration, Utc};
+use entity::{api_token, ids::*};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    context::{Require, require, state, superadmin},
+    types::{ApiToken, CreatedApiToken, Membership, RoleName},
+};
+use crate::{
+    auth::{
+        Permission, hash_api_token, hash_password, new_api_token_secret, validate_new_password,
+    },
+    error::{ApiError, ApiResult, FieldError},
+    platform,
+    services::audit,
+    tenant::{Actor, TenantContext},
+};
+
+/// A person to add to the active school.
+#[derive(Debug, InputObject)]
+pub struct CreateUserInput {
+    /// Their email. A user who already exists (in any school) is linked, never duplicated, and
+    /// keeps their password.
+    pub email: String,
+    /// Their full name (for new users).
+    pub full_name: String,
+    /// Their password (for new users; at least 10 characters).
+    pub password: String,
+    /// Their role in the active school.
+    pub role: RoleName,
+}
+
+/// A new API token for the active school.
+#[derive(Debug, InputObject)]
+pub struct CreateApiTokenInput {
+    /// A name to recognise it by.
+    pub name: String,
+    /// The role it acts with.
+    pub role: RoleName,
+    /// Days until it expires (1–730); never when omitted.
+    pub expires_in_days: Option<i32>,
+}
+
+/// Membership and token queries.
+#[derive(Debug, Default)]
+pub struct MembersQuery;
+
+#[Object]
+impl MembersQuery {
+    /// The active school's members.
+    #[graphql(guard = "Require(Permission::UsersManage)")]
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
+        let tenant = require(ctx, Permission::UsersManage).await?;
+        let rows = platform::members_of(&state(ctx)?.db, tenant.school_id()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(row, user)| Membership {
+                row,
+                user,
+                school: tenant.school.clone(),
+            })
+            .collect())
+    }
+
+    /// The active school's API tokens, newest first (without their secrets).
+    #[graphql(guard = "Require(Permission::UsersManage)")]
+    async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiToken>> {
+        let tenant = require(ctx, Permission::UsersManage).await?;
+        Ok(platform::api_tokens_of(&state(ctx)?.db, tenant.school_id())
+            .await?
+            .into_iter()
+            .map(ApiToken)
+            .collect())
+    }
+}
+
+async fn audit_in(
+    ctx: &Context<'_>,
+    tenant: &TenantContext,
+    entry: audit::Entry<'_>,
+) -> ApiResult<()> {
+    audit::write_now(
+        &state(ctx)?.db,
+        tenant.school_id(),
+        Some(&tenant.actor),
+        entry,
+    )
+    .await
+    .map_err(Into::into)
+}
+
+fn user_actor(tenant: &TenantContext) -> ApiResult<()> {
+    match tenant.actor {
+        Actor::User(_) => Ok(()),
+        Actor::ApiToken(_) => Err(ApiError::Forbidden(
+            "API tokens cannot manage users or tokens".to_owned(),
+        )),
+    }
+}
+
+/// Membership and token mutations.
+#[derive(Debug, Default)]
+pub struct MembersMutation;
+
+#[Object]
+impl MembersMutation {
+    /// Adds a member to the active school, creating the user if the email is new.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Who to add, and their role.")] input: CreateUserInput,
+    ) -> ApiResult<Membership> {
+        let tenant = require(ctx, Permission::UsersManage).await?;
+        user_actor(tenant)?;
+        let email = platform::normalize_email(&input.email);
+        let mut errors = Vec::new();
+        if !(email.len() <= 254
+            && email
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.')))
+        {
+            errors.push(FieldError::new("input.email", "is not an email address"));
+        }
+        if input.full_name.trim().is_empty() {
+            errors.push(FieldError::new("input.fullName", "must not be empty"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::bad_fields(errors));
+        }
+        let state = state(ctx)?;
+        let existing = platform::user_by_email(&state.db, &email).await?;
+        if existing.is_none() {
+            validate_new_password("input.password", &input.password)?;
+        }
+        let hash = match existing {
+            Some(_) => None,
+            None => {
+                let password = input.password.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || hash_password(&password))
+                        .await
+                        .map_err(ApiError::internal)??,
+                )
+            }
+        };
+        let tx = state.db.begin().await?;
+        let user = match (existing, hash) {
+            (Some(user), _) => user,
+            (None, Some(hash)) => {
+                platform::create_user(&tx, &email, &input.full_name, hash).await?
+            }
+            (None, None) => return Err(ApiError::Internal),
+        };
+        if platform::membership(&tx, tenant.school_id(), user.id)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Conflict {
+                field: "input.email".into(),
+                message: "this user is already a member of the school".into(),
+            });
+        }
+        let row =
+            platform::add_membership(&tx, tenant.school_id(), user.id, input.role.into()).await?;
+        tx.commit().await?;
+        audit_in(
+            ctx,
+            tenant,
+            audit::Entry::new("membership.create")
+                .on("user", user.id)
+                .details(json!({ "role": format!("{:?}", input.role) })),
+        )
+        .await?;
+        Ok(Membership {
+            row,
+            user,
+            school: tenant.school.clone(),
+        })
+    }
+
+    /// Changes a member's role in the active school. The last admin cannot be demoted.
+    async fn update_membership(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member's user id.")] user_id: Uuid,
+        #[graphql(desc = "The new role.")] role: RoleName,
+    ) -> ApiResult<Membership> {
+        let tenant = require(ctx, Permission::UsersManage).await?;
+        user_actor(tenant)?;
+        let state = state(ctx)?;
+        let user_id = UserId(user_id);
+        let current = platform::membership(&state.db, tenant.school_id(), user_id)
+            .await?
+            .ok_or(ApiError::NotFound("membership"))?;
+        if current.role == entity::enums::Role::Admin
+            && role != RoleName::Admin
+            && platform::admin_count(&state.db, tenant.school_id()).await? <= 1
+        {
+            return Err(ApiError::Conflict {
+                field: "role".into(),
+                message: "the school's last admin cannot be demoted".into(),
+            });
+        }
+        let row =
+            platform::set_membership_role(&state.db, tenant.school_id(), user_id, role.into())
+                .await?
+                .ok_or(ApiError::NotFound("membership"))?;
+        let user = platform::user(&state.db, user_id)
+            .await?
+            .ok_or(ApiError::NotFound("membership"))?;
+        audit_in(
+            ctx,
+            tenant,
+            audit::Entry::new("membership.update")
+                .on("user", user_id)
+                .details(json!({ "role": format!("{role:?}") })),
+        )
+        .await?;
+        Ok(Membership {
+            row,
+            user,
+            school: tenant.school.clone(),
+        })
+    }
+
+    /// Removes a member from the active school; their requests to it stop working at once. The
+    /// last admin cannot be removed.
+    async fn remove_membership(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member's user id.")] user_id: Uuid,
+    ) -> ApiResult<bool> {
+        let tenant = require(ctx, Permission::UsersManage).await?;
+        user_actor(tenant)?;
+        let state = state(ctx)?;
+        let user_id = UserId(user_id);
+        let current = platform::membership(&state.db, tenant.school_id(), user_id)
+            .await?
+            .ok_or(ApiError::NotFound("membership"))?;
+        if current.role == entity::enums::Role::Admin
+            && platform::admin_count(&state.db, tenant.school_id()).await? <= 1
+        {
+            return Err(ApiError::Conflict {
+                field: "userId".into(),
+                message: "the school's last admin cannot be removed".into(),
+            });
+        }
+        if !platform::remove_membership(&state.db, tenant.school_id(), user_id).await? {
+            return Err(ApiError::NotFound("membership"));
+        }
+        audit_in(
+            ctx,
+            tenant,
+            audit::Entry::new("membership.remove").on("user", user_id),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Activates or deactivates a user everywhere (superadmins only). A deactivated user's
+    /// tokens stop working on their next request.
+    async fn set_user_active(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id.")] user_id: Uuid,
+        #[graphql(desc = "True to activate, false to deactivate.")] active: bool,
+    ) -> ApiResult<bool> {
+        superadmin(ctx)?;
+        let state = state(ctx)?;
+        let user_id = UserId(user_id);
+        platform::user(&state.db, user_id)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+        platform::set_user_active(&state.db, user_id, active).await?;
+        Ok(true)
+    }
+
+    /// Creates an API token for the active school. The secret is in the answer and nowhere else.
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token's name, role and lifetime.")] input: CreateApiTokenInput,
+    ) -> ApiResult<CreatedApiToken> {
+        let tenant = require(ctx, Permission::UsersManage).await?;
+        user_actor(tenant)?;
+        let name = input.name.trim().to_owned();
+        let mut errors = Vec::new();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new("input.name", "must be 1 to 100 characters"));
+        }
+        if input
+            .expires_in_days
+            .is_some_and(|d| !(1..=730).contains(&d))
+        {
+            errors.push(FieldError::new(
+                "input.expiresInDays",
+                "must be between 1 and 730",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::bad_fields(errors));
+        }
+        let secret = new_api_token_secret();
+        let now = Utc::now();
+        let row = api_token::ActiveModel {
+            id: Set(ApiTokenId::generate()),
+            school_id: Set(tenant.school_id()),
+            name: Set(name),
+            role: Set(input.role.into()),
+            token_hash: Set(hash_api_token(&secret)),
+            created_by: Set(tenant.actor.user().map(|u| u.id)),
+            expires_at: Set(input
+                .expires_in_days
+                .map(|d| now + Duration::days(d.into()))),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+            created_at: Set(now),
+        }
+        .insert(&state(ctx)?.db)
+        .await?;
+        audit_in(
+            ctx,
+            tenant,
+            audit::Entry::new("api_token.create").on("api_token", row.id),
+        )
+        .await?;
+        Ok(CreatedApiToken {
+            token: secret,
+            api_token: ApiToken(row),
+        })
+    }
+
+    /// Revokes an API token of the active school; it stops working at once.
+    async fn revoke_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token's id.")] id: Uuid,
+    ) -> ApiResult<ApiToken> {
+        let tenant = require(ctx, Permission::UsersManage).await?;
+        user_actor(tenant)?;
+        let state = state(ctx)?;
+        let token = platform::api_token(&state.db, tenant.school_id(), ApiTokenId(id))
+            .await?
+            .ok_or(ApiError::NotFound("API token"))?;
+        let mut active: api_token::ActiveModel = token.into();
+        active.revoked_at = Set(Some(Utc::now()));
+        let row = active.update(&state.db).await?;
+        audit_in(
+            ctx,
+            tenant,
+            audit::Entry::new("api_token.revoke").on("api_token", row.id),
+        )
+        .await?;
+        Ok(ApiToken(row))
+    }
+}

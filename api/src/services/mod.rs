@@ -1,0 +1,5 @@
+//! Domain logic that is not GraphQL-specific.
+
+pub mod audit;
+pub mod bootstrap;
+pub mod schools;

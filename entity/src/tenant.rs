@@ -1,0 +1,251 @@
+//! The tenant layer: the only code that reads or writes school-owned tables.
+//!
+//! A [`TenantTx`] is a transaction bound to one school. On PostgreSQL it sets
+//! `app.school_id` for the transaction only (`set_config(…, true)`), which row-level security
+//! checks; on both backends every statement it runs also carries `school_id = $school`
+//! explicitly. It deliberately does not implement SeaORM's `ConnectionTrait`, so an unscoped
+//! `Entity::find().all(&tx)` cannot compile: reads start from [`TenantTx::find`], which returns a
+//! [`TenantSelect`] already filtered by school that callers can only narrow. Inserts take
+//! `school_id` from the transaction, never from the caller. Updates and deletes that touch no
+//! row are [`TenantError::NotFound`], whether the row is missing or belongs to another school.
+//!
+//! Outside this module, clippy's `disallowed-methods` forbids `EntityTrait::find`,
+//! `find_by_id`, `update_many`, `delete_many` and raw SQL (see `clippy.toml`).
+#![allow(clippy::disallowed_methods)] // This module is the one place allowed to build queries.
+
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Statement, TransactionTrait, Value, sea_query::IntoCondition,
+};
+
+use crate::ids::*;
+
+/// A tenant-owned entity: keyed `(school_id, id)`.
+pub trait TenantScoped: EntityTrait {
+    /// The entity's id newtype.
+    type Id: Into<Value> + Copy + Send + Sync + 'static;
+    /// The `school_id` column.
+    fn school_column() -> Self::Column;
+    /// The `id` column.
+    fn id_column() -> Self::Column;
+}
+
+macro_rules! tenant_scoped {
+    ($($module:ident => $id:ty),* $(,)?) => {$(
+        impl TenantScoped for crate::$module::Entity {
+            type Id = $id;
+            fn school_column() -> Self::Column {
+                crate::$module::Column::SchoolId
+            }
+            fn id_column() -> Self::Column {
+                crate::$module::Column::Id
+            }
+        }
+    )*};
+}
+
+tenant_scoped! {
+    teacher => TeacherId,
+    subject => SubjectId,
+    academic_year => AcademicYearId,
+    term => TermId,
+    class => ClassId,
+    class_teacher => ClassTeacherId,
+    student => StudentId,
+    enrollment => EnrollmentId,
+    guardian => GuardianId,
+    student_guardian => StudentGuardianId,
+    assessment => AssessmentId,
+    grade => GradeId,
+    attendance_record => AttendanceRecordId,
+    incident => IncidentId,
+    health_record => HealthRecordId,
+    student_document => StudentDocumentId,
+    academic_history => AcademicHistoryId,
+    import_log => ImportLogId,
+    ml_model => MlModelId,
+    audit_log => AuditLogId,
+    school_configuration => SchoolConfigurationId,
+    feature_usage => FeatureUsageId,
+}
+
+/// What can go wrong in a scoped operation.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// No row with that id in this school (it may exist in another school: callers can't tell).
+    #[error("not found")]
+    NotFound,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A transaction bound to one school.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: DatabaseTransaction,
+    school_id: SchoolId,
+}
+
+impl TenantTx {
+    /// Begins a transaction for `school_id`; on PostgreSQL also sets `app.school_id` for this
+    /// transaction only, so row-level security applies and nothing carries over to the next
+    /// user of the pooled connection.
+    pub async fn begin(
+        conn: &impl TransactionTrait<Transaction = DatabaseTransaction>,
+        school_id: SchoolId,
+    ) -> Result<Self, DbErr> {
+        let tx = conn.begin().await?;
+        if tx.get_database_backend() == DbBackend::Postgres {
+            tx.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('app.school_id', $1, true)",
+                [school_id.to_string().into()],
+            ))
+            .await?;
+        }
+        Ok(Self { tx, school_id })
+    }
+
+    /// The school this transaction is bound to.
+    pub fn school_id(&self) -> SchoolId {
+        self.school_id
+    }
+
+    /// The database backend.
+    pub fn backend(&self) -> DbBackend {
+        self.tx.get_database_backend()
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back (dropping the transaction does the same).
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.tx.rollback().await
+    }
+
+    /// A select of `E` already restricted to this school.
+    pub fn find<E: TenantScoped>(&self) -> TenantSelect<E> {
+        TenantSelect(E::find().filter(E::school_column().eq(self.school_id)))
+    }
+
+    /// The rows `select` matches.
+    pub async fn all<E: TenantScoped>(
+        &self,
+        select: TenantSelect<E>,
+    ) -> Result<Vec<E::Model>, DbErr> {
+        select.0.all(&self.tx).await
+    }
+
+    /// The first row `select` matches.
+    pub async fn one<E: TenantScoped>(
+        &self,
+        select: TenantSelect<E>,
+    ) -> Result<Option<E::Model>, DbErr> {
+        select.0.one(&self.tx).await
+    }
+
+    /// How many rows `select` matches.
+    pub async fn count<E: TenantScoped>(&self, select: TenantSelect<E>) -> Result<u64, DbErr>
+    where
+        E::Model: Sync,
+    {
+        select.0.count(&self.tx).await
+    }
+
+    /// The row of this school with `id` (`None` for a missing id and for another school's id).
+    pub async fn get<E: TenantScoped>(&self, id: E::Id) -> Result<Option<E::Model>, DbErr> {
+        self.one(self.find::<E>().filter(E::id_column().eq(id)))
+            .await
+    }
+
+    /// Inserts `model` into this school: `school_id` is set here, whatever the caller put there.
+    pub async fn insert<A>(&self, mut model: A) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: TenantScoped,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        model.set(A::Entity::school_column(), self.school_id.into());
+        model.insert(&self.tx).await
+    }
+
+    /// Updates the row of this school with `model`'s id. `school_id` cannot be changed: it is
+    /// forced to this school, and a row of another school is [`TenantError::NotFound`].
+    pub async fn update<A>(
+        &self,
+        mut model: A,
+    ) -> Result<<A::Entity as EntityTrait>::Model, TenantError>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: TenantScoped,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        model.set(A::Entity::school_column(), self.school_id.into());
+        match model.update(&self.tx).await {
+            Ok(updated) => Ok(updated),
+            Err(DbErr::RecordNotUpdated) | Err(DbErr::RecordNotFound(_)) => {
+                Err(TenantError::NotFound)
+            }
+            Err(e) => Err(TenantError::Db(e)),
+        }
+    }
+
+    /// Deletes the row of this school with `id`.
+    pub async fn delete<E: TenantScoped>(&self, id: E::Id) -> Result<(), TenantError> {
+        let result = E::delete_many()
+            .filter(E::school_column().eq(self.school_id))
+            .filter(E::id_column().eq(id))
+            .exec(&self.tx)
+            .await?;
+        if result.rows_affected == 0 {
+            Err(TenantError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Deletes every row of `E` in this school that matches `condition`; returns how many.
+    pub async fn delete_where<E: TenantScoped>(
+        &self,
+        condition: impl IntoCondition,
+    ) -> Result<u64, DbErr> {
+        let result = E::delete_many()
+            .filter(E::school_column().eq(self.school_id))
+            .filter(condition)
+            .exec(&self.tx)
+            .await?;
+        Ok(result.rows_affected)
+    }
+}
+
+/// A select already restricted to one school. It can be narrowed, ordered and paged, never
+/// widened; only the [`TenantTx`] that made it runs it.
+#[derive(Debug, Clone)]
+pub struct TenantSelect<E: EntityTrait>(Select<E>);
+
+impl<E: TenantScoped> TenantSelect<E> {
+    /// Adds a condition (AND).
+    pub fn filter(self, condition: impl IntoCondition) -> Self {
+        Self(self.0.filter(condition))
+    }
+
+    /// Orders by `column`.
+    pub fn order_by(self, column: E::Column, order: Order) -> Self {
+        Self(self.0.order_by(column, order))
+    }
+
+    /// At most `n` rows.
+    pub fn limit(self, n: u64) -> Self {
+        Self(self.0.limit(n))
+    }
+
+    /// Skips `n` rows.
+    pub fn offset(self, n: u64) -> Self {
+        Self(self.0.offset(n))
+    }
+}
