@@ -5,7 +5,13 @@
 //! Every test in `tests/tests/` is written once with [`backend_tests!`] and runs on both
 //! backends; the test names say which (`…::sqlite::…`, `…::postgres::…`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+// Test support reads and arranges the database directly, around the tenant layer, on purpose.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods
+)]
 
 pub mod catalog;
 mod db;
@@ -63,6 +69,17 @@ fn init_test_logging() {
     }
 }
 
+/// The JWT secret test servers use.
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+/// The bootstrap superadmin of every test server.
+pub const ROOT_EMAIL: &str = "root@example.org";
+/// Their password.
+pub const ROOT_PASSWORD: &str = "root-password-123";
+/// The slug of the school the bootstrap creates.
+pub const FIRST_SCHOOL: &str = "first-school";
+/// A password for users the tests create.
+pub const PASSWORD: &str = "password-for-tests";
+
 /// A server running on a free port over its own fresh database.
 #[derive(Debug)]
 pub struct TestApp {
@@ -83,7 +100,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let config = Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some(url.clone()),
         "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
-        "JWT_SECRET" => Some("test-secret-that-is-long-enough-for-hs256".to_owned()),
+        "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
+        "BOOTSTRAP_ADMIN_EMAIL" => Some(ROOT_EMAIL.to_owned()),
+        "BOOTSTRAP_ADMIN_PASSWORD" => Some(ROOT_PASSWORD.to_owned()),
         _ => None,
     })
     .expect("test configuration is valid");
@@ -120,6 +139,133 @@ impl TestApp {
             .expect("request sent");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON body"))
+    }
+}
+
+/// Who sends a request: credentials and the school header.
+#[derive(Debug, Clone, Default)]
+pub struct As {
+    /// The bearer token, if any.
+    pub token: Option<String>,
+    /// The `X-School-Id` header, if any.
+    pub school: Option<String>,
+    /// The `Host` header, if not the default.
+    pub host: Option<String>,
+}
+
+impl As {
+    /// Nobody.
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// A bearer token, no school header.
+    pub fn token(token: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// A bearer token with `X-School-Id: school`.
+    pub fn in_school(token: &str, school: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            school: Some(school.to_owned()),
+            host: None,
+        }
+    }
+}
+
+/// The `extensions.code` of a response's first error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<no error>")
+}
+
+impl TestApp {
+    /// Sends a GraphQL request as `who`; returns the HTTP status and the JSON body.
+    pub async fn gql(&self, who: &As, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = &who.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(school) = &who.school {
+            request = request.header("x-school-id", school);
+        }
+        if let Some(host) = &who.host {
+            request = request.header("host", host);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Like [`TestApp::gql`], but panics on any error and returns `data`.
+    pub async fn ok(&self, who: &As, query: &str, variables: Value) -> Value {
+        let (status, body) = self.gql(who, query, variables).await;
+        assert!(
+            status == 200 && body.get("errors").is_none(),
+            "{query}\n-> {status} {body}"
+        );
+        body["data"].clone()
+    }
+
+    /// Signs in; returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let data = self
+            .ok(
+                &As::anonymous(),
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                json!({ "e": email, "p": password }),
+            )
+            .await;
+        data["login"]["token"].as_str().expect("token").to_owned()
+    }
+
+    /// The bootstrap superadmin's session token.
+    pub async fn root(&self) -> String {
+        self.login(ROOT_EMAIL, ROOT_PASSWORD).await
+    }
+
+    /// Creates a school (as the superadmin); returns its id.
+    pub async fn create_school(&self, root: &str, slug: &str) -> String {
+        let data = self
+            .ok(
+                &As::token(root),
+                "mutation($s: String!) { createSchool(input: { name: $s, slug: $s }) { id } }",
+                json!({ "s": slug }),
+            )
+            .await;
+        data["createSchool"]["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Adds `email` to school `school` (id or slug) with `role`, creating the user if new;
+    /// returns the user's id.
+    pub async fn add_member(&self, root: &str, school: &str, email: &str, role: &str) -> String {
+        let data = self
+            .ok(
+                &As::in_school(root, school),
+                "mutation($e: String!, $r: Role!, $p: String!) {
+                   createUser(input: { email: $e, fullName: \"Test User\", password: $p, role: $r }) { user { id } }
+                 }",
+                json!({ "e": email, "r": role, "p": PASSWORD }),
+            )
+            .await;
+        data["createUser"]["user"]["id"]
+            .as_str()
+            .expect("user id")
+            .to_owned()
+    }
+
+    /// A member of `school` with `role`, signed in; returns their token.
+    pub async fn member_token(&self, root: &str, school: &str, email: &str, role: &str) -> String {
+        self.add_member(root, school, email, role).await;
+        self.login(email, PASSWORD).await
     }
 }
 

@@ -1,5 +1,7 @@
 //! The HTTP surface of the skeleton: health, readiness, GraphQL, GraphiQL, request ids.
 
+#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+
 use api::{app, config::Config};
 use axum::body::Body;
 use serde_json::json;

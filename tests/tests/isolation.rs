@@ -1,5 +1,7 @@
 //! The database itself refuses rows of one school that point at rows of another.
 
+#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+
 use entity::{enums::*, ids::*};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, SqlErr};
 use tests::{TestDb, backend_tests, fixtures};
