@@ -6,9 +6,10 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
 use crate::{
-    app::{Application, shutdown_signal},
+    app::{Application, announce_bootstrap, shutdown_signal},
     config::{Config, redact_url},
     db,
+    services::bootstrap,
 };
 
 /// The school data service.
@@ -33,6 +34,9 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Apply pending migrations, then, if the database has no users, create the superadmin and
+    /// first school (`BOOTSTRAP_*` settings; a generated password is printed once).
+    Bootstrap,
 }
 
 /// `api migrate …`
@@ -63,6 +67,19 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(config).await?;
             app.run_until(shutdown_signal()).await?;
+        }
+        Command::Bootstrap => {
+            let owner = db::connect(&config.database_url).await?;
+            Migrator::up(&owner, None).await?;
+            owner.close().await?;
+            let runtime = db::connect_runtime(&config).await?;
+            match bootstrap::ensure(&runtime, &config).await? {
+                Some(created) => announce_bootstrap(&created),
+                None => writeln!(
+                    std::io::stdout().lock(),
+                    "the database already has users: nothing to do"
+                )?,
+            }
         }
         Command::Schema => {
             let mut out = std::io::stdout().lock();

@@ -138,3 +138,32 @@ async fn migrate_up_status_and_down_report_what_they_did() {
     let status = run(&["migrate", "status"]).await;
     assert_eq!(count(&status, "Pending"), all, "{status}");
 }
+
+#[tokio::test]
+async fn api_bootstrap_creates_the_first_superadmin_once_and_shows_a_generated_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut cmd = api(dir.path());
+        cmd.arg("bootstrap")
+            .env("DATABASE_URL", "sqlite://boot.db?mode=rwc");
+        cmd
+    };
+    let first = run().output().await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let banner = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        banner.contains("admin@localhost") && banner.contains("password:"),
+        "{banner}"
+    );
+    let second = run().output().await.unwrap();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains("nothing to do"));
+    assert!(
+        !String::from_utf8_lossy(&second.stderr).contains("password:"),
+        "shown only once"
+    );
+}

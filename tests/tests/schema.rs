@@ -81,3 +81,35 @@ async fn every_type_field_argument_and_enum_value_is_described() {
         missing.join("\n")
     );
 }
+
+#[tokio::test]
+async fn no_input_or_argument_can_name_a_school_id() {
+    let schema = api::graphql::schema_builder().finish();
+    let response = schema.execute(INTROSPECTION).await;
+    let data = response.data.into_json().unwrap();
+    let mut offenders = Vec::new();
+    for ty in data["__schema"]["types"].as_array().unwrap() {
+        let name = ty["name"].as_str().unwrap();
+        for field in ty["inputFields"].as_array().into_iter().flatten() {
+            let field_name = field["name"].as_str().unwrap().to_lowercase();
+            if field_name.contains("school") {
+                offenders.push(format!("{name}.{field_name}"));
+            }
+        }
+        for field in ty["fields"].as_array().into_iter().flatten() {
+            for arg in field["args"].as_array().into_iter().flatten() {
+                let arg_name = arg["name"].as_str().unwrap().to_lowercase();
+                if arg_name.contains("school") {
+                    offenders.push(format!(
+                        "{name}.{}({arg_name})",
+                        field["name"].as_str().unwrap()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "the school comes from the request context, never from input: {offenders:?}"
+    );
+}
