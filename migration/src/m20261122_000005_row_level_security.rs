@@ -46,6 +46,15 @@ impl MigrationTrait for Migration {
              END $$"
         ))
         .await?;
+        // The owner may switch its connections to the runtime role (the single-URL set-up).
+        db.execute_unprepared(&format!(
+            "DO $$ BEGIN
+               IF NOT pg_has_role(current_user, '{RUNTIME_ROLE}', 'MEMBER') THEN
+                 EXECUTE format('GRANT {RUNTIME_ROLE} TO %I', current_user);
+               END IF;
+             END $$"
+        ))
+        .await?;
         for grant in [
             format!("GRANT USAGE ON SCHEMA app TO {RUNTIME_ROLE}"),
             format!("GRANT EXECUTE ON FUNCTION app.current_school_id() TO {RUNTIME_ROLE}"),
