@@ -1,12 +1,20 @@
 //! The application: its state, its router, and the server that runs it. Tests build an
 //! [`Application`] on port 0 and talk to it over HTTP.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Extension, Json, Router,
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, DefaultBodyLimit, State},
     http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -28,7 +36,7 @@ use crate::{
     config::{AppEnv, Config, redact_url},
     db,
     error::ErrorCode,
-    graphql::{self, AppSchema},
+    graphql::{self, AppSchema, limits, loaders::Loaders},
     services::bootstrap,
     tenant,
 };
@@ -51,6 +59,8 @@ pub struct AppInner {
     pub jwt: JwtKeys,
     /// Failed-login counters.
     pub login_throttle: LoginThrottle,
+    /// SQL statements executed so far (for the statement-count tests and benchmarks).
+    pub statements: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -71,7 +81,12 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// State over an open, migrated database.
-    pub fn new(config: Config, db: DatabaseConnection) -> Self {
+    pub fn new(config: Config, mut db: DatabaseConnection) -> Self {
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         let secret = match &config.jwt_secret {
             Some(secret) => secret.clone().into_bytes(),
             None => {
@@ -90,6 +105,7 @@ impl AppState {
             schema,
             jwt,
             login_throttle,
+            statements,
         }))
     }
 }
@@ -121,7 +137,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .route("/graphql", get(graphql_handler).post(graphql_handler))
+        .route(
+            "/graphql",
+            get(graphql_handler)
+                .post(graphql_handler)
+                .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
+        )
         .route("/graphiql", get(graphiql))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
@@ -176,9 +197,23 @@ async fn graphql_handler(
     let client = client
         .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
         .unwrap_or_default();
+    let request = request.into_inner();
+    if let Some(aliases) = limits::alias_count(&request.query)
+        && aliases > limits::MAX_ALIASES
+    {
+        let refused = limits::too_complex(format!(
+            "the query has {aliases} aliases; the limit is {}",
+            limits::MAX_ALIASES
+        ));
+        return GraphQLResponse::from(refused).into_response();
+    }
     let identity = tenant::resolve(&state, &headers, client).await;
-    let request = request.into_inner().data(state.clone()).data(identity);
-    let response = state.schema.execute(request).await;
+    let mut request = request.data(state.clone());
+    if let Ok(Some(tenant)) = &identity.tenant {
+        request = request.data(Loaders::new(&state.db, tenant.school_id()));
+    }
+    let mut response = state.schema.execute(request.data(identity)).await;
+    limits::classify_errors(&mut response);
     let unauthenticated = async_graphql::Value::from(ErrorCode::Unauthenticated.as_str());
     let only_unauthenticated = !response.errors.is_empty()
         && response

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod platform;

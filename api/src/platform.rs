@@ -389,3 +389,16 @@ pub async fn set_user_active(
         .await?;
     Ok(())
 }
+
+/// Clears the teacher links of the school's memberships (before its teachers are deleted).
+pub async fn unlink_teachers(db: &impl ConnectionTrait, school: SchoolId) -> Result<(), DbErr> {
+    membership::Entity::update_many()
+        .col_expr(
+            membership::Column::TeacherId,
+            sea_orm::sea_query::Expr::value(Option::<uuid::Uuid>::None),
+        )
+        .filter(membership::Column::SchoolId.eq(school))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -87,6 +87,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// Where the server listens.
     pub addr: SocketAddr,
+    /// The server's state (its statement counter, for N+1 tests).
+    pub state: api::app::AppState,
     /// An HTTP client.
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -110,6 +112,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .await
         .expect("application builds");
     let addr = app.local_addr().expect("bound");
+    let state = app.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -117,6 +120,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     TestApp {
         db,
         addr,
+        state,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
     }

@@ -1,6 +1,6 @@
 //! Identities: login, sessions, tokens of every bad kind, API tokens.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use api::auth::JwtKeys;
 use chrono::{Duration, Utc};

@@ -1,5 +1,7 @@
 //! First run: a superadmin and a first school, never a default password.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code may panic on the unexpected.
+
 use api::{config::Config, services::bootstrap};
 use tests::{TestDb, backend_tests};
 

@@ -1,6 +1,6 @@
 //! The migrated schema, read back from the database's own catalog, keeps the tenant rules.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use migration::PLATFORM_TABLES;
 use tests::{TestDb, backend_tests, catalog};

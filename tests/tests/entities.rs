@@ -1,7 +1,7 @@
 //! Every entity reads its table: the Rust models and the migrated tables agree on names and
 //! types.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use sea_orm::EntityTrait;
 use tests::{TestDb, backend_tests, fixtures};

@@ -1,6 +1,6 @@
 //! The HTTP surface of the skeleton: health, readiness, GraphQL, GraphiQL, request ids.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use api::{app, config::Config};
 use axum::body::Body;

@@ -1,6 +1,6 @@
 //! Migrations go up, all the way down, and up again, leaving the same schema.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use migration::{Migrator, MigratorTrait};
 use tests::{TestDb, backend_tests, catalog};

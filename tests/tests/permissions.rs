@@ -1,5 +1,7 @@
 //! Each role can do what DESIGN §4 says and nothing more.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code may panic on the unexpected.
+
 use api::auth::Permission;
 use entity::enums::Role;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! `schema.graphql`, the published contract, is exactly what the code serves, and all of it is
 //! described.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! Choosing the school of a request, and answering another school's records like missing ones.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use entity::enums::Role;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

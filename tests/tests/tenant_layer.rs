@@ -1,7 +1,7 @@
 //! The application wall on its own (the only wall on SQLite): `TenantTx` reads, writes and
 //! deletes only the rows of its school, and no caller can set or change `school_id`.
 
-#![allow(clippy::disallowed_methods)] // Tests inspect the database directly, around the tenant layer.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
 use entity::{
     enums::RecordStatus,

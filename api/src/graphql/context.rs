@@ -107,3 +107,19 @@ pub fn superadmin<'a>(ctx: &Context<'a>) -> ApiResult<Superadmin<'a>> {
     }
     Ok(Superadmin { actor })
 }
+
+/// The request's per-school loaders (present whenever a school was resolved).
+pub fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a crate::graphql::loaders::Loaders> {
+    ctx.data::<crate::graphql::loaders::Loaders>()
+        .map_err(|_| ApiError::internal("BUG: loaders missing for a resolved school"))
+}
+
+/// The active school, if the actor holds `permission` there, and a transaction bound to it.
+pub async fn scoped<'a>(
+    ctx: &Context<'a>,
+    permission: Permission,
+) -> ApiResult<(&'a TenantContext, entity::tenant::TenantTx)> {
+    let tenant = require(ctx, permission).await?;
+    let tx = entity::tenant::TenantTx::begin(&state(ctx)?.db, tenant.school_id()).await?;
+    Ok((tenant, tx))
+}

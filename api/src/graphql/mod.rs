@@ -3,7 +3,11 @@
 pub mod context;
 mod graphiql;
 mod identity;
+pub mod limits;
+pub mod loaders;
 mod members;
+pub mod pagination;
+mod roster;
 mod schools;
 mod system;
 pub mod types;
@@ -19,6 +23,7 @@ pub struct Query(
     identity::IdentityQuery,
     schools::SchoolsQuery,
     members::MembersQuery,
+    roster::query::RosterQuery,
 );
 
 /// The root mutation: one object per area, merged.
@@ -27,6 +32,8 @@ pub struct Mutation(
     identity::IdentityMutation,
     schools::SchoolsMutation,
     members::MembersMutation,
+    roster::mutation::RosterMutation,
+    roster::mutation::ResetMutation,
 );
 
 /// The service's GraphQL schema.
@@ -36,6 +43,10 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// state, `api schema` prints the SDL.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits::MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY)
+        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
+        .limit_directives(limits::MAX_DIRECTIVES)
 }
 
 /// The published contract, as checked into `schema.graphql`.

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{
     context::{Require, actor, require, state, superadmin, tenant},
+    pagination::page_size,
     types::{IdCursor, School, SchoolDomain, TotalCount},
 };
 use crate::{
@@ -19,20 +20,6 @@ use crate::{
     services::{audit, schools},
     tenant::Actor,
 };
-
-/// The largest page a connection returns.
-pub const MAX_PAGE_SIZE: i32 = 100;
-
-/// Checks a connection's `first`.
-pub fn page_size(first: Option<i32>) -> ApiResult<u64> {
-    match first.unwrap_or(20) {
-        n if (0..=MAX_PAGE_SIZE).contains(&n) => Ok(n as u64),
-        _ => Err(ApiError::bad_field(
-            "first",
-            format!("must be between 0 and {MAX_PAGE_SIZE}"),
-        )),
-    }
-}
 
 /// A new school.
 #[derive(Debug, InputObject)]
@@ -55,6 +42,7 @@ impl SchoolsQuery {
     }
 
     /// Schools, in creation order: every school for a superadmin, otherwise the user's own.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn schools(
         &self,
         ctx: &Context<'_>,

@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod reset;
 pub mod schools;

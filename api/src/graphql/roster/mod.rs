@@ -1,0 +1,6 @@
+//! A school's roster and records: students, teachers, classes, subjects, the calendar, grades
+//! and attendance.
+
+pub mod mutation;
+pub mod query;
+pub mod types;

@@ -1,0 +1,233 @@
+//! The core school API: building a roster, reading it back nested, validation, limits.
+
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
+
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use tests::{As, FIRST_SCHOOL, TestApp, backend_tests, code, spawn_app};
+
+/// Ids of a small school calendar and roster made through the API.
+struct Roster {
+    term: String,
+    subject: String,
+    class: String,
+    teacher: String,
+    students: Vec<String>,
+}
+
+async fn build_roster(app: &TestApp, who: &As) -> Roster {
+    let year = app.ok(who, "mutation { createAcademicYear(input: { name: \"2025-2026\", startDate: \"2025-09-01\", endDate: \"2026-06-20\", isCurrent: true }) { id } }", json!({})).await;
+    let year = year["createAcademicYear"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let term = app.ok(who, "mutation($y: UUID!) { createTerm(input: { academicYearId: $y, name: \"סמסטר א׳\", startDate: \"2025-09-01\", endDate: \"2026-01-31\" }) { id } }", json!({ "y": year })).await;
+    let subject = app
+        .ok(
+            who,
+            "mutation { createSubject(input: { name: \"מתמטיקה\", code: \"MATH\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let teacher = app
+        .ok(
+            who,
+            "mutation { createTeacher(input: { firstName: \"דנה\", lastName: \"לוי\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let teacher = teacher["createTeacher"]["id"].as_str().unwrap().to_owned();
+    let class = app.ok(who, "mutation($y: UUID!, $t: UUID!) { createClass(input: { academicYearId: $y, name: \"ז׳2\", gradeLevel: 7, teacherIds: [$t] }) { id } }", json!({ "y": year, "t": teacher })).await;
+    let class = class["createClass"]["id"].as_str().unwrap().to_owned();
+    let mut students = Vec::new();
+    for (tz, first) in [("039337423", "נועה"), ("000000018", "יעל"), ("26", "אורי")] {
+        let s = app.ok(who, "mutation($tz: String!, $f: String!, $c: UUID!) { createStudent(input: { studentTz: $tz, firstName: $f, lastName: \"כהן\", gradeLevel: 7, classId: $c }) { id studentTz } }",
+            json!({ "tz": tz, "f": first, "c": class })).await;
+        students.push(s["createStudent"]["id"].as_str().unwrap().to_owned());
+    }
+    Roster {
+        term: term["createTerm"]["id"].as_str().unwrap().to_owned(),
+        subject: subject["createSubject"]["id"].as_str().unwrap().to_owned(),
+        class,
+        teacher,
+        students,
+    }
+}
+
+fn fields_of(body: &Value) -> Vec<String> {
+    body["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .map_or_else(Vec::new, |fields| {
+            fields
+                .iter()
+                .map(|f| f["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+}
+
+backend_tests! {
+    async fn a_school_builds_its_roster_and_reads_it_back_nested(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        for (i, student) in r.students.iter().enumerate() {
+            app.ok(&who, "mutation($s: UUID!, $sub: UUID!, $t: UUID!, $score: Float!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: $score, gradedOn: \"2025-11-03\", category: EXAM }) { normalizedScore } }",
+                json!({ "s": student, "sub": r.subject, "t": r.term, "score": 70.0 + i as f64 })).await;
+            app.ok(&who, "mutation($s: UUID!) { recordAttendance(input: { studentId: $s, date: \"2025-11-03\", status: PRESENT }) { id } }", json!({ "s": student })).await;
+        }
+        let data = app.ok(&who, "query($c: UUID!) { class(id: $c) { name gradeLevel kind teachers { firstName } academicYear { name terms { name } }
+            students { firstName studentTz class { name } grades { score normalizedScore subject { name } term { name } } attendance { status } } } }",
+            json!({ "c": r.class })).await;
+        let class = &data["class"];
+        assert_eq!(class["name"], "ז׳2");
+        assert_eq!(class["kind"], "HOMEROOM");
+        assert_eq!(class["teachers"], json!([{ "firstName": "דנה" }]));
+        assert_eq!(class["academicYear"]["terms"], json!([{ "name": "סמסטר א׳" }]));
+        let students = class["students"].as_array().unwrap();
+        assert_eq!(students.len(), 3);
+        let tzs: Vec<&str> = students.iter().map(|s| s["studentTz"].as_str().unwrap()).collect();
+        assert!(tzs.contains(&"000000026"), "short ids are zero-padded: {tzs:?}");
+        for s in students {
+            assert_eq!(s["class"]["name"], "ז׳2");
+            assert_eq!(s["grades"][0]["subject"]["name"], "מתמטיקה");
+            assert_eq!(s["attendance"], json!([{ "status": "PRESENT" }]));
+        }
+        let teacher = app.ok(&who, "query($t: UUID!) { teacher(id: $t) { classes { name } } }", json!({ "t": r.teacher })).await;
+        assert_eq!(teacher["teacher"]["classes"], json!([{ "name": "ז׳2" }]));
+        let by_tz = app.ok(&who, "{ studentByTz(studentTz: \"39337423\") { firstName } }", json!({})).await;
+        assert_eq!(by_tz["studentByTz"]["firstName"], "נועה");
+        let search = app.ok(&who, "{ students(filter: { search: \"יע\" }) { totalCount nodes { firstName } } }", json!({})).await;
+        assert_eq!(search["students"]["nodes"], json!([{ "firstName": "יעל" }]));
+    }
+
+    async fn bad_input_lists_every_bad_field_and_writes_nothing(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let (_, body) = app.gql(&who, "mutation { createStudent(input: { studentTz: \"039337422\", firstName: \" \", lastName: \"כהן\", gradeLevel: 13, classId: \"0194c6b2-7c3e-7000-8000-000000000000\" }) { id } }", json!({})).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(fields_of(&body), ["input.studentTz", "input.firstName", "input.gradeLevel", "input.classId"]);
+        assert_eq!(entity::student::Entity::find().count(&app.db.conn).await.unwrap(), 0);
+
+        let r = build_roster(&app, &who).await;
+        let (_, dup) = app.gql(&who, "mutation { createStudent(input: { studentTz: \"039337423\", firstName: \"x\", lastName: \"y\" }) { id } }", json!({})).await;
+        assert_eq!(code(&dup), "CONFLICT");
+        assert_eq!(dup["errors"][0]["extensions"]["field"], "input.studentTz");
+
+        let grade = "mutation($s: UUID!, $sub: UUID!, $t: UUID!, $score: Float!, $on: NaiveDate!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: $score, gradedOn: $on }) { id } }";
+        let (_, body) = app.gql(&who, grade, json!({ "s": r.students[0], "sub": r.subject, "t": r.term, "score": 101.0, "on": "2026-03-01" })).await;
+        assert_eq!(fields_of(&body), ["input.score", "input.gradedOn"], "{body}");
+        let (_, body) = app.gql(&who, grade, json!({ "s": r.students[0], "sub": r.subject, "t": r.term, "score": -1.0, "on": "2025-10-01" })).await;
+        assert_eq!(fields_of(&body), ["input.score"]);
+        assert_eq!(entity::grade::Entity::find().count(&app.db.conn).await.unwrap(), 0);
+    }
+
+    async fn attendance_is_one_record_per_student_date_and_period(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        let record = "mutation($s: UUID!, $st: AttendanceStatus!) { recordAttendance(input: { studentId: $s, date: \"2025-11-03\", status: $st }) { id status } }";
+        let first = app.ok(&who, record, json!({ "s": r.students[0], "st": "ABSENT" })).await;
+        let again = app.ok(&who, record, json!({ "s": r.students[0], "st": "EXCUSED" })).await;
+        assert_eq!(first["recordAttendance"]["id"], again["recordAttendance"]["id"]);
+        assert_eq!(again["recordAttendance"]["status"], "EXCUSED");
+        let list = app.ok(&who, "{ attendance(filter: { status: EXCUSED }) { totalCount } }", json!({})).await;
+        assert_eq!(list["attendance"]["totalCount"], 1);
+    }
+
+    async fn deleting_a_student_is_soft_unless_hard_is_asked(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        app.ok(&who, "mutation($s: UUID!) { deleteStudent(id: $s) }", json!({ "s": r.students[0] })).await;
+        let listed = app.ok(&who, "{ students { totalCount } all: students(filter: { includeDeleted: true }) { totalCount } }", json!({})).await;
+        assert_eq!((listed["students"]["totalCount"].as_u64(), listed["all"]["totalCount"].as_u64()), (Some(2), Some(3)));
+        let soft = app.ok(&who, "query($s: UUID!) { student(id: $s) { status } }", json!({ "s": r.students[0] })).await;
+        assert_eq!(soft["student"]["status"], "TO_BE_DELETED");
+        app.ok(&who, "mutation($s: UUID!) { deleteStudent(id: $s, hard: true) }", json!({ "s": r.students[0] })).await;
+        let (_, gone) = app.gql(&who, "query($s: UUID!) { student(id: $s) { status } }", json!({ "s": r.students[0] })).await;
+        assert_eq!(code(&gone), "NOT_FOUND");
+    }
+
+    async fn pages_are_capped_at_100_and_cursors_walk_the_whole_list(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        build_roster(&app, &who).await;
+        let (_, body) = app.gql(&who, "{ students(first: 101) { totalCount } }", json!({})).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT");
+        let q = "query($a: String) { students(first: 2, after: $a) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }";
+        let p1 = app.ok(&who, q, json!({ "a": null })).await;
+        let p2 = app.ok(&who, q, json!({ "a": p1["students"]["pageInfo"]["endCursor"] })).await;
+        assert_eq!(p1["students"]["totalCount"], 3);
+        assert_eq!(p1["students"]["nodes"].as_array().unwrap().len(), 2);
+        assert_eq!(p2["students"]["nodes"].as_array().unwrap().len(), 1);
+        assert_eq!(p2["students"]["pageInfo"]["hasNextPage"], false);
+        let (_, bad) = app.gql(&who, "{ students(after: \"not-a-cursor\") { totalCount } }", json!({})).await;
+        assert_eq!(code(&bad), "BAD_USER_INPUT");
+    }
+
+    async fn over_limit_queries_are_refused_before_they_run(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let deep = format!("{{ classes {{ nodes {{ {} name {} }} }} }}", "students { class { ".repeat(6), "} } ".repeat(6));
+        let (_, body) = app.gql(&who, &deep, json!({})).await;
+        assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+        let aliases: String = (0..31).map(|i| format!("a{i}: apiVersion ")).collect();
+        let (_, body) = app.gql(&who, &format!("{{ {aliases} }}"), json!({})).await;
+        assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+        let wide: String = (0..20)
+            .map(|i| format!("s{i}: students(first: 100) {{ nodes {{ id firstName lastName studentTz gradeLevel birthDate email createdAt updatedAt status externalId }} }} "))
+            .collect();
+        let (_, body) = app.gql(&who, &format!("{{ {wide} }}"), json!({})).await;
+        assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+        let (_, body) = app.gql(&who, "{ noSuchField }", json!({})).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    }
+
+    async fn viewers_read_teachers_record_and_only_writers_change_the_roster(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let r = build_roster(&app, &As::token(&root)).await;
+        let teacher = app.member_token(&root, FIRST_SCHOOL, "t@example.org", "TEACHER").await;
+        let viewer = app.member_token(&root, FIRST_SCHOOL, "v@example.org", "VIEWER").await;
+        for token in [&teacher, &viewer] {
+            app.ok(&As::token(token), "{ students { totalCount } classes { totalCount } grades { totalCount } }", json!({})).await;
+            let (_, body) = app.gql(&As::token(token), "mutation { createStudent(input: { studentTz: \"000000034\", firstName: \"a\", lastName: \"b\" }) { id } }", json!({})).await;
+            assert_eq!(code(&body), "FORBIDDEN");
+        }
+        let grade = "mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 80, gradedOn: \"2025-10-01\" }) { id } }";
+        let vars = json!({ "s": r.students[0], "sub": r.subject, "t": r.term });
+        app.ok(&As::token(&teacher), grade, vars.clone()).await;
+        let (_, body) = app.gql(&As::token(&viewer), grade, vars).await;
+        assert_eq!(code(&body), "FORBIDDEN");
+    }
+
+    async fn resetting_a_school_deletes_its_data_and_nothing_of_another_school(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        build_roster(&app, &As::token(&root)).await;
+        build_roster(&app, &As::in_school(&root, "school-b")).await;
+        let teacher = app.member_token(&root, FIRST_SCHOOL, "t@example.org", "TEACHER").await;
+
+        let (_, body) = app.gql(&As::token(&teacher), "mutation { resetSchoolData(confirmSlug: \"first-school\") }", json!({})).await;
+        assert_eq!(code(&body), "FORBIDDEN");
+        let (_, body) = app.gql(&As::token(&root), "mutation { resetSchoolData(confirmSlug: \"school-b\") }", json!({})).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "the slug must be the active school's");
+
+        let done = app.ok(&As::token(&root), "mutation { resetSchoolData(confirmSlug: \"first-school\") }", json!({})).await;
+        assert!(done["resetSchoolData"].as_u64().unwrap() >= 7);
+        let a = app.ok(&As::token(&root), "{ students { totalCount } classes { totalCount } teachers { totalCount } academicYears { id } me { role } }", json!({})).await;
+        assert_eq!((a["students"]["totalCount"].as_u64(), a["classes"]["totalCount"].as_u64(), a["teachers"]["totalCount"].as_u64()), (Some(0), Some(0), Some(0)));
+        assert_eq!(a["academicYears"], json!([]));
+        assert_eq!(a["me"]["role"], "ADMIN", "memberships are kept");
+        let b = app.ok(&As::in_school(&root, "school-b"), "{ students { totalCount } classes { totalCount } }", json!({})).await;
+        assert_eq!((b["students"]["totalCount"].as_u64(), b["classes"]["totalCount"].as_u64()), (Some(3), Some(1)));
+        app.ok(&As::token(&teacher), "{ me { role } }", json!({})).await;
+    }
+}

@@ -1,0 +1,232 @@
+//! The cross-tenant sweep: every query and mutation that takes an id (as an argument or inside
+//! an input) is called as school A with school B's ids and with random ids; the answers must be
+//! identical and B's rows unchanged. The list of calls is checked against the schema, so a new
+//! field with an id argument fails this test until it is added here.
+
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
+
+use std::collections::BTreeSet;
+
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use tests::{As, FIRST_SCHOOL, backend_tests, code, spawn_app};
+
+/// One call: the field, the document, and which variables carry which of B's ids.
+type Call = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const CALLS: &[Call] = &[
+    (
+        "student",
+        "query($a: UUID!) { student(id: $a) { id } }",
+        &[("a", "student")],
+    ),
+    (
+        "teacher",
+        "query($a: UUID!) { teacher(id: $a) { id } }",
+        &[("a", "teacher")],
+    ),
+    (
+        "class",
+        "query($a: UUID!) { class(id: $a) { id } }",
+        &[("a", "class")],
+    ),
+    (
+        "students",
+        "query($a: UUID!) { students(filter: { classId: $a }) { totalCount } }",
+        &[("a", "class")],
+    ),
+    (
+        "classes",
+        "query($a: UUID!) { classes(academicYearId: $a) { totalCount } }",
+        &[("a", "year")],
+    ),
+    (
+        "terms",
+        "query($a: UUID!) { terms(academicYearId: $a) { id } }",
+        &[("a", "year")],
+    ),
+    (
+        "grades",
+        "query($a: UUID!, $b: UUID!, $c: UUID!, $d: UUID!) { grades(filter: { studentId: $a, classId: $b, subjectId: $c, termId: $d }) { totalCount } }",
+        &[
+            ("a", "student"),
+            ("b", "class"),
+            ("c", "subject"),
+            ("d", "term"),
+        ],
+    ),
+    (
+        "attendance",
+        "query($a: UUID!, $b: UUID!) { attendance(filter: { studentId: $a, classId: $b }) { totalCount } }",
+        &[("a", "student"), ("b", "class")],
+    ),
+    (
+        "updateStudent",
+        "mutation($a: UUID!) { updateStudent(id: $a, input: { firstName: \"hacked\" }) { id } }",
+        &[("a", "student")],
+    ),
+    (
+        "deleteStudent",
+        "mutation($a: UUID!) { deleteStudent(id: $a, hard: true) }",
+        &[("a", "student")],
+    ),
+    (
+        "createStudent",
+        "mutation($a: UUID!) { createStudent(input: { studentTz: \"000000042\", firstName: \"x\", lastName: \"y\", classId: $a }) { id } }",
+        &[("a", "class")],
+    ),
+    (
+        "createTerm",
+        "mutation($a: UUID!) { createTerm(input: { academicYearId: $a, name: \"t\", startDate: \"2025-09-01\", endDate: \"2025-12-31\" }) { id } }",
+        &[("a", "year")],
+    ),
+    (
+        "createClass",
+        "mutation($a: UUID!, $b: UUID!, $c: UUID!) { createClass(input: { academicYearId: $a, name: \"c\", subjectId: $b, teacherIds: [$c] }) { id } }",
+        &[("a", "year"), ("b", "subject"), ("c", "teacher")],
+    ),
+    (
+        "recordGrade",
+        "mutation($a: UUID!, $b: UUID!, $c: UUID!) { recordGrade(input: { studentId: $a, subjectId: $b, termId: $c, score: 50, gradedOn: \"2025-10-01\" }) { id } }",
+        &[("a", "student"), ("b", "subject"), ("c", "term")],
+    ),
+    (
+        "recordAttendance",
+        "mutation($a: UUID!) { recordAttendance(input: { studentId: $a, date: \"2025-10-01\", status: ABSENT }) { id } }",
+        &[("a", "student")],
+    ),
+    (
+        "revokeApiToken",
+        "mutation($a: UUID!) { revokeApiToken(id: $a) { id } }",
+        &[("a", "api_token")],
+    ),
+    (
+        "updateMembership",
+        "mutation($a: UUID!) { updateMembership(userId: $a, role: VIEWER) { role } }",
+        &[("a", "user")],
+    ),
+    (
+        "removeMembership",
+        "mutation($a: UUID!) { removeMembership(userId: $a) }",
+        &[("a", "user")],
+    ),
+];
+
+/// Fields whose id arguments are not school data: `setUserActive` is a platform (superadmin)
+/// operation on users, covered by the auth tests.
+const NOT_SCHOOL_DATA: &[&str] = &["setUserActive"];
+
+const INTROSPECTION: &str = "{ __schema { queryType { fields { name args { name type { ...T } } } }
+    mutationType { fields { name args { name type { ...T } } } }
+    types { name inputFields { name type { ...T } } } } }
+    fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+
+fn type_names(t: &Value, out: &mut Vec<String>) {
+    if let Some(name) = t["name"].as_str() {
+        out.push(name.to_owned());
+    }
+    if !t["ofType"].is_null() {
+        type_names(&t["ofType"], out);
+    }
+}
+
+#[tokio::test]
+async fn every_field_taking_an_id_is_in_the_sweep() {
+    let schema = api::graphql::schema_builder().finish();
+    let data = schema
+        .execute(INTROSPECTION)
+        .await
+        .data
+        .into_json()
+        .unwrap();
+    let types = data["__schema"]["types"].as_array().unwrap();
+    let input_has_id = |name: &str| {
+        types.iter().find(|t| t["name"] == name).is_some_and(|t| {
+            t["inputFields"].as_array().into_iter().flatten().any(|f| {
+                let mut names = Vec::new();
+                type_names(&f["type"], &mut names);
+                names.iter().any(|n| n == "UUID")
+            })
+        })
+    };
+    let mut needing = BTreeSet::new();
+    for root in ["queryType", "mutationType"] {
+        for field in data["__schema"][root]["fields"].as_array().unwrap() {
+            for arg in field["args"].as_array().unwrap() {
+                let mut names = Vec::new();
+                type_names(&arg["type"], &mut names);
+                if names.iter().any(|n| n == "UUID" || input_has_id(n)) {
+                    needing.insert(field["name"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    let covered: BTreeSet<String> = CALLS
+        .iter()
+        .map(|(f, _, _)| (*f).to_owned())
+        .chain(NOT_SCHOOL_DATA.iter().map(|f| (*f).to_owned()))
+        .collect();
+    let missing: Vec<&String> = needing.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "fields taking ids that the cross-tenant sweep does not call: {missing:?}"
+    );
+}
+
+backend_tests! {
+    async fn school_b_ids_are_answered_exactly_like_random_ids_and_b_is_unchanged(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        let b = As::in_school(&root, "school-b");
+        // School B's records.
+        let year = app.ok(&b, "mutation { createAcademicYear(input: { name: \"2025-2026\", startDate: \"2025-09-01\", endDate: \"2026-06-20\" }) { id } }", json!({})).await["createAcademicYear"]["id"].clone();
+        let term = app.ok(&b, "mutation($y: UUID!) { createTerm(input: { academicYearId: $y, name: \"A\", startDate: \"2025-09-01\", endDate: \"2026-01-31\" }) { id } }", json!({ "y": year })).await["createTerm"]["id"].clone();
+        let subject = app.ok(&b, "mutation { createSubject(input: { name: \"math\" }) { id } }", json!({})).await["createSubject"]["id"].clone();
+        let teacher = app.ok(&b, "mutation { createTeacher(input: { firstName: \"t\", lastName: \"t\" }) { id } }", json!({})).await["createTeacher"]["id"].clone();
+        let class = app.ok(&b, "mutation($y: UUID!, $t: UUID!) { createClass(input: { academicYearId: $y, name: \"b1\", teacherIds: [$t] }) { id } }", json!({ "y": year, "t": teacher })).await["createClass"]["id"].clone();
+        let student = app.ok(&b, "mutation($c: UUID!) { createStudent(input: { studentTz: \"039337423\", firstName: \"b\", lastName: \"b\", classId: $c }) { id } }", json!({ "c": class })).await["createStudent"]["id"].clone();
+        app.ok(&b, "mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 90, gradedOn: \"2025-10-01\" }) { id } }", json!({ "s": student, "sub": subject, "t": term })).await;
+        app.ok(&b, "mutation($s: UUID!) { recordAttendance(input: { studentId: $s, date: \"2025-10-01\", status: PRESENT }) { id } }", json!({ "s": student })).await;
+        let api_token = app.ok(&b, "mutation { createApiToken(input: { name: \"b\", role: VIEWER }) { apiToken { id } } }", json!({})).await["createApiToken"]["apiToken"]["id"].clone();
+        let user = app.add_member(&root, "school-b", "b-teacher@example.org", "TEACHER").await;
+        let b_ids = json!({ "year": year, "term": term, "subject": subject, "teacher": teacher, "class": class,
+                            "student": student, "api_token": api_token, "user": user });
+
+        // School A has the same shapes of data, so that "found in A" can't explain a difference.
+        let a_admin = app.member_token(&root, FIRST_SCHOOL, "a-admin@example.org", "ADMIN").await;
+        let a = As::in_school(&a_admin, FIRST_SCHOOL);
+
+        let snapshot = |conn: &sea_orm::DatabaseConnection| {
+            let conn = conn.clone();
+            async move {
+                (
+                    entity::student::Entity::find().all(&conn).await.unwrap(),
+                    entity::grade::Entity::find().all(&conn).await.unwrap(),
+                    entity::attendance_record::Entity::find().all(&conn).await.unwrap(),
+                    entity::class::Entity::find().all(&conn).await.unwrap(),
+                    entity::term::Entity::find().all(&conn).await.unwrap(),
+                    entity::api_token::Entity::find().all(&conn).await.unwrap(),
+                    entity::membership::Entity::find().all(&conn).await.unwrap(),
+                )
+            }
+        };
+        let before = snapshot(&app.db.conn).await;
+        for (field, document, vars) in CALLS {
+            let theirs: serde_json::Map<String, Value> = vars.iter().map(|(v, key)| ((*v).to_owned(), b_ids[*key].clone())).collect();
+            let random: serde_json::Map<String, Value> = vars.iter().map(|(v, _)| ((*v).to_owned(), json!(uuid::Uuid::now_v7()))).collect();
+            let (s1, with_b) = app.gql(&a, document, Value::Object(theirs)).await;
+            let (s2, with_random) = app.gql(&a, document, Value::Object(random)).await;
+            assert_eq!(s1, s2, "{field}: {with_b} vs {with_random}");
+            assert_eq!(with_b["data"], with_random["data"], "{field}: {with_b} vs {with_random}");
+            assert_eq!(code(&with_b), code(&with_random), "{field}: {with_b} vs {with_random}");
+            assert_eq!(with_b["errors"][0]["message"], with_random["errors"][0]["message"], "{field}");
+            assert_eq!(with_b["errors"][0]["extensions"], with_random["errors"][0]["extensions"], "{field}");
+        }
+        assert!(before == snapshot(&app.db.conn).await, "school B's rows are unchanged");
+    }
+}
