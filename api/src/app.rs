@@ -36,7 +36,8 @@ use crate::{
     config::{AppEnv, Config, redact_url},
     db,
     error::ErrorCode,
-    graphql::{self, AppSchema, limits, loaders::Loaders},
+    graphql::{self, AppSchema, context::HealthReads, limits, loaders::Loaders},
+    services::audit,
     services::bootstrap,
     tenant,
 };
@@ -209,10 +210,34 @@ async fn graphql_handler(
     }
     let identity = tenant::resolve(&state, &headers, client).await;
     let mut request = request.data(state.clone());
-    if let Ok(Some(tenant)) = &identity.tenant {
-        request = request.data(Loaders::new(&state.db, tenant.school_id()));
+    let health_reads = HealthReads::default();
+    let tenant = identity
+        .tenant
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .map(|t| (t.school_id(), t.actor.clone()));
+    if let Some((school, _)) = &tenant {
+        request = request
+            .data(Loaders::new(&state.db, *school))
+            .data(health_reads.clone());
     }
     let mut response = state.schema.execute(request.data(identity)).await;
+    if let Some((school, actor)) = tenant {
+        let students = health_reads.take();
+        if !students.is_empty() {
+            let entry = audit::Entry::new("health.read").details(json!({ "students": students }));
+            if let Err(e) = audit::write_now(&state.db, school, Some(&actor), entry).await {
+                // A read that cannot be audited is not answered.
+                tracing::error!(error = %e, "cannot audit a health read");
+                let refused = limits::error_response(
+                    ErrorCode::InternalServerError,
+                    "internal server error".to_owned(),
+                );
+                return GraphQLResponse::from(refused).into_response();
+            }
+        }
+    }
     limits::classify_errors(&mut response);
     let unauthenticated = async_graphql::Value::from(ErrorCode::Unauthenticated.as_str());
     let only_unauthenticated = !response.errors.is_empty()

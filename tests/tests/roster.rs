@@ -230,4 +230,45 @@ backend_tests! {
         assert_eq!((b["students"]["totalCount"].as_u64(), b["classes"]["totalCount"].as_u64()), (Some(3), Some(1)));
         app.ok(&As::token(&teacher), "{ me { role } }", json!({})).await;
     }
+
+    async fn guardians_incidents_and_enrollments_hang_off_the_student(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        app.ok(&who, "mutation($s: UUID!) { createGuardian(input: { firstName: \"רחל\", lastName: \"כהן\", phone: \"050-1234567\", studentIds: [$s], relationship: \"אם\" }) { id } }", json!({ "s": r.students[0] })).await;
+        app.ok(&who, "mutation($s: UUID!, $t: UUID!) { recordIncident(input: { studentId: $s, occurredOn: \"2025-11-10\", category: \"disruption\", severity: \"medium\", reportedByTeacherId: $t }) { severity } }", json!({ "s": r.students[0], "t": r.teacher })).await;
+        app.ok(&who, "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }", json!({ "c": r.class, "s": r.students[0] })).await;
+        let (_, twice) = app.gql(&who, "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }", json!({ "c": r.class, "s": r.students[0] })).await;
+        assert_eq!(code(&twice), "CONFLICT");
+        let data = app.ok(&who, "query($s: UUID!) { student(id: $s) { guardians { relationship guardian { firstName phone } } incidents { category severity isNegative } enrollments { class { name } } } }", json!({ "s": r.students[0] })).await;
+        let s = &data["student"];
+        assert_eq!(s["guardians"], json!([{ "relationship": "אם", "guardian": { "firstName": "רחל", "phone": "050-1234567" } }]));
+        assert_eq!(s["incidents"], json!([{ "category": "disruption", "severity": "MEDIUM", "isNegative": true }]));
+        assert_eq!(s["enrollments"], json!([{ "class": { "name": "ז׳2" } }]));
+        let (_, bad) = app.gql(&who, "mutation($s: UUID!) { recordIncident(input: { studentId: $s, occurredOn: \"2025-11-10\", category: \" \", severity: \"extreme\" }) { id } }", json!({ "s": r.students[0] })).await;
+        assert_eq!(fields_of(&bad), ["input.category", "input.severity"]);
+    }
+
+    async fn health_records_need_health_read_and_every_read_is_audited(backend) {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        app.ok(&who, "mutation($s: UUID!) { recordHealthRecord(input: { studentId: $s, kind: \"allergy\", title: \"בוטנים\" }) { kind } }", json!({ "s": r.students[0] })).await;
+        let teacher = app.member_token(&root, FIRST_SCHOOL, "t@example.org", "TEACHER").await;
+        let (_, body) = app.gql(&As::token(&teacher), "query($s: UUID!) { student(id: $s) { firstName healthRecords { title } } }", json!({ "s": r.students[0] })).await;
+        assert_eq!(code(&body), "FORBIDDEN", "{body}");
+        let reads = || entity::audit_log::Entity::find().filter(entity::audit_log::Column::Action.eq("health.read")).all(&app.db.conn);
+        assert!(reads().await.unwrap().is_empty(), "a refused read is not a read");
+
+        let data = app.ok(&who, "{ students { nodes { healthRecords { title kind } } } }", json!({})).await;
+        let titles: Vec<&Value> = data["students"]["nodes"].as_array().unwrap().iter().flat_map(|n| n["healthRecords"].as_array().unwrap()).collect();
+        assert_eq!(titles, [&json!({ "title": "בוטנים", "kind": "ALLERGY" })]);
+        let audited = reads().await.unwrap();
+        assert_eq!(audited.len(), 1, "one entry per request");
+        assert_eq!(audited[0].details.as_ref().unwrap()["students"].as_array().unwrap().len(), 3, "naming every student read");
+        assert!(!audited[0].details.as_ref().unwrap().to_string().contains("בוטנים"), "never the contents");
+    }
 }

@@ -100,6 +100,26 @@ const CALLS: &[Call] = &[
         &[("a", "student")],
     ),
     (
+        "createGuardian",
+        "mutation($a: UUID!) { createGuardian(input: { firstName: \"g\", lastName: \"g\", studentIds: [$a] }) { id } }",
+        &[("a", "student")],
+    ),
+    (
+        "enrollStudent",
+        "mutation($a: UUID!, $b: UUID!) { enrollStudent(classId: $a, studentId: $b) { id } }",
+        &[("a", "class"), ("b", "student")],
+    ),
+    (
+        "recordIncident",
+        "mutation($a: UUID!, $b: UUID!) { recordIncident(input: { studentId: $a, occurredOn: \"2025-10-01\", category: \"x\", reportedByTeacherId: $b }) { id } }",
+        &[("a", "student"), ("b", "teacher")],
+    ),
+    (
+        "recordHealthRecord",
+        "mutation($a: UUID!) { recordHealthRecord(input: { studentId: $a, kind: \"ALLERGY\", title: \"x\" }) { id } }",
+        &[("a", "student")],
+    ),
+    (
         "revokeApiToken",
         "mutation($a: UUID!) { revokeApiToken(id: $a) { id } }",
         &[("a", "api_token")],

@@ -123,3 +123,33 @@ pub async fn scoped<'a>(
     let tx = entity::tenant::TenantTx::begin(&state(ctx)?.db, tenant.school_id()).await?;
     Ok((tenant, tx))
 }
+
+/// The students whose health records a request read; written to the audit log as one entry
+/// when the request ends.
+#[derive(Debug, Default, Clone)]
+pub struct HealthReads(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<entity::ids::StudentId>>>,
+);
+
+impl HealthReads {
+    /// Notes a read of `student`'s health records.
+    pub fn record(&self, student: entity::ids::StudentId) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(student);
+    }
+
+    /// The students read, emptying the list.
+    pub fn take(&self) -> Vec<entity::ids::StudentId> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .collect()
+    }
+}
+
+/// The request's health-read log.
+pub fn health_reads<'a>(ctx: &Context<'a>) -> ApiResult<&'a HealthReads> {
+    ctx.data::<HealthReads>()
+        .map_err(|_| ApiError::internal("BUG: HealthReads missing for a resolved school"))
+}

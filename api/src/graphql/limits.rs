@@ -58,10 +58,15 @@ pub fn alias_count(query: &str) -> Option<usize> {
 
 /// A response refusing the request for a limit.
 pub fn too_complex(message: String) -> Response {
+    error_response(ErrorCode::QueryTooComplex, message)
+}
+
+/// A response with one error carrying `code`.
+pub fn error_response(code: ErrorCode, message: String) -> Response {
     let mut error = ServerError::new(message, None);
     error.extensions = Some({
         let mut ext = async_graphql::ErrorExtensionValues::default();
-        ext.set("code", ErrorCode::QueryTooComplex.as_str());
+        ext.set("code", code.as_str());
         ext
     });
     Response::from_errors(vec![error])

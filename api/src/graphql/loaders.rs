@@ -7,9 +7,10 @@ use std::{collections::HashMap, hash::Hash, marker::PhantomData, sync::Arc, time
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    academic_year, attendance_record, class, class_teacher, grade,
+    academic_year, attendance_record, class, class_teacher, enrollment, grade, guardian,
+    health_record,
     ids::*,
-    student, subject, teacher,
+    incident, student, student_guardian, subject, teacher,
     tenant::{TenantScoped, TenantTx},
     term,
 };
@@ -135,6 +136,18 @@ pub struct Loaders {
     pub classes_of_teacher: DataLoader<ByColumn<class_teacher::Entity, TeacherId>>,
     /// A year's terms, by start date.
     pub terms_by_year: DataLoader<ByColumn<term::Entity, AcademicYearId>>,
+    /// Guardians by id.
+    pub guardian: DataLoader<ById<guardian::Entity>>,
+    /// A student's guardian links.
+    pub guardians_of_student: DataLoader<ByColumn<student_guardian::Entity, StudentId>>,
+    /// A student's incidents, by date.
+    pub incidents_by_student: DataLoader<ByColumn<incident::Entity, StudentId>>,
+    /// A student's health records.
+    pub health_by_student: DataLoader<ByColumn<health_record::Entity, StudentId>>,
+    /// A student's enrollments.
+    pub enrollments_by_student: DataLoader<ByColumn<enrollment::Entity, StudentId>>,
+    /// A class's enrollments.
+    pub enrollments_by_class: DataLoader<ByColumn<enrollment::Entity, ClassId>>,
 }
 
 impl std::fmt::Debug for Loaders {
@@ -216,6 +229,37 @@ impl Loaders {
                 school,
                 term::Column::AcademicYearId,
                 vec![term::Column::StartDate],
+            )),
+            guardian: loader(by_id(db, school)),
+            guardians_of_student: loader(by_column(
+                db,
+                school,
+                student_guardian::Column::StudentId,
+                vec![student_guardian::Column::Id],
+            )),
+            incidents_by_student: loader(by_column(
+                db,
+                school,
+                incident::Column::StudentId,
+                vec![incident::Column::OccurredOn, incident::Column::Id],
+            )),
+            health_by_student: loader(by_column(
+                db,
+                school,
+                health_record::Column::StudentId,
+                vec![health_record::Column::Id],
+            )),
+            enrollments_by_student: loader(by_column(
+                db,
+                school,
+                enrollment::Column::StudentId,
+                vec![enrollment::Column::Id],
+            )),
+            enrollments_by_class: loader(by_column(
+                db,
+                school,
+                enrollment::Column::ClassId,
+                vec![enrollment::Column::Id],
             )),
         }
     }

@@ -34,6 +34,7 @@ pub struct Mutation(
     members::MembersMutation,
     roster::mutation::RosterMutation,
     roster::mutation::ResetMutation,
+    roster::records::RecordsMutation,
 );
 
 /// The service's GraphQL schema.

@@ -3,4 +3,5 @@
 
 pub mod mutation;
 pub mod query;
+pub mod records;
 pub mod types;

@@ -181,7 +181,7 @@ fn conflict_or_internal(err: DbErr, field: &str, what: &str) -> ApiError {
     }
 }
 
-fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
+pub(super) fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
     match clean_text(value) {
         Some(text) if text.chars().count() <= 200 => text,
         _ => {
@@ -198,7 +198,7 @@ fn grade_level(errors: &mut Vec<FieldError>, field: &str, level: Option<i32>) {
 }
 
 /// Checks that `id` names a record of this school; another school's id reads as missing.
-async fn must_exist<E: TenantScoped>(
+pub(super) async fn must_exist<E: TenantScoped>(
     tx: &TenantTx,
     errors: &mut Vec<FieldError>,
     field: &str,
@@ -212,7 +212,7 @@ async fn must_exist<E: TenantScoped>(
     Ok(found)
 }
 
-fn done(errors: Vec<FieldError>) -> ApiResult<()> {
+pub(super) fn done(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() {
         Ok(())
     } else {

@@ -8,9 +8,11 @@ use entity::{
 };
 use uuid::Uuid;
 
+use super::records::{Enrollment, HealthRecord, Incident, StudentGuardian};
 use crate::{
+    auth::Permission,
     error::{ApiError, ApiResult},
-    graphql::context::loaders,
+    graphql::context::{health_reads, loaders, require},
 };
 
 macro_rules! mirror_enum {
@@ -158,6 +160,68 @@ impl Student {
             .await
             .map_err(load_err)?;
         Ok(rows.unwrap_or_default().into_iter().map(Grade).collect())
+    }
+    /// The student's guardians.
+    async fn guardians(&self, ctx: &Context<'_>) -> ApiResult<Vec<StudentGuardian>> {
+        let loaders = loaders(ctx)?;
+        let links = loaders
+            .guardians_of_student
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default();
+        let guardians = loaders
+            .guardian
+            .load_many(links.iter().map(|l| l.guardian_id))
+            .await
+            .map_err(load_err)?;
+        Ok(links
+            .into_iter()
+            .filter_map(|link| {
+                guardians
+                    .get(&link.guardian_id)
+                    .cloned()
+                    .map(|guardian| StudentGuardian { link, guardian })
+            })
+            .collect())
+    }
+    /// The student's discipline incidents, oldest first.
+    async fn incidents(&self, ctx: &Context<'_>) -> ApiResult<Vec<Incident>> {
+        let rows = loaders(ctx)?
+            .incidents_by_student
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Incident).collect())
+    }
+    /// The student's health records. Needs `health:read`; every read is written to the audit
+    /// log.
+    async fn health_records(&self, ctx: &Context<'_>) -> ApiResult<Vec<HealthRecord>> {
+        require(ctx, Permission::HealthRead).await?;
+        health_reads(ctx)?.record(self.0.id);
+        let rows = loaders(ctx)?
+            .health_by_student
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(HealthRecord)
+            .collect())
+    }
+    /// The classes the student is enrolled in.
+    async fn enrollments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Enrollment>> {
+        let rows = loaders(ctx)?
+            .enrollments_by_student
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Enrollment)
+            .collect())
     }
     /// The student's attendance records, oldest first.
     async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<Vec<AttendanceRecord>> {
