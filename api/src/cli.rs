@@ -9,7 +9,7 @@ use crate::{
     app::{Application, announce_bootstrap, shutdown_signal},
     config::{Config, redact_url},
     db,
-    services::bootstrap,
+    services::{bootstrap, demo},
 };
 
 /// The school data service.
@@ -34,6 +34,13 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Load two demo schools with realistic data (about 600 students each) and print their
+    /// logins. Schools that already exist are left alone.
+    Demo {
+        /// Students per school.
+        #[arg(long, default_value_t = 600)]
+        students: usize,
+    },
     /// Apply pending migrations, then, if the database has no users, create the superadmin and
     /// first school (`BOOTSTRAP_*` settings; a generated password is printed once).
     Bootstrap,
@@ -80,6 +87,45 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     "the database already has users: nothing to do"
                 )?,
             }
+        }
+        Command::Demo { students } => {
+            let owner = db::connect(&config.database_url).await?;
+            Migrator::up(&owner, None).await?;
+            owner.close().await?;
+            let runtime = db::connect_runtime(&config).await?;
+            if let Some(created) = bootstrap::ensure(&runtime, &config).await? {
+                announce_bootstrap(&created);
+            }
+            let mut out = std::io::stdout().lock();
+            for (seed, (name, slug)) in [
+                ("תיכון הרצל", "herzl-demo"),
+                ("חטיבת ביניים רבין", "rabin-demo"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let started = std::time::Instant::now();
+                match demo::create_school(&runtime, name, slug, students, seed as u64 + 1).await? {
+                    Some(school) => {
+                        writeln!(
+                            out,
+                            "\n{name} ({}): {} rows in {:.1?}",
+                            school.slug,
+                            school.rows,
+                            started.elapsed()
+                        )?;
+                        for (role, email, password) in &school.logins {
+                            writeln!(out, "  {role:<8} {email:<28} {password}")?;
+                        }
+                    }
+                    None => writeln!(out, "\n{name} ({slug}) already exists: left as it is")?,
+                }
+            }
+            writeln!(
+                out,
+                "\nOpen /graphiql, run `mutation {{ login(email: \"admin@herzl-demo.demo\", password: \"…\") {{ token }} }}`,\n\
+                 and put `Bearer <token>` in the Authorization header. These passwords are shown only once."
+            )?;
         }
         Command::Schema => {
             let mut out = std::io::stdout().lock();

@@ -174,6 +174,26 @@ impl TenantTx {
         model.insert(&self.tx).await
     }
 
+    /// Inserts many rows into this school in one statement (callers keep batches within the
+    /// backend's bind-parameter limit); `school_id` is set here on every row. Returns the count.
+    pub async fn insert_many<A>(&self, models: Vec<A>) -> Result<u64, DbErr>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: TenantScoped,
+    {
+        if models.is_empty() {
+            return Ok(0);
+        }
+        let school = self.school_id;
+        let models = models.into_iter().map(|mut model| {
+            model.set(A::Entity::school_column(), school.into());
+            model
+        });
+        A::Entity::insert_many(models)
+            .exec_without_returning(&self.tx)
+            .await
+    }
+
     /// Updates the row of this school with `model`'s id. `school_id` cannot be changed: it is
     /// forced to this school, and a row of another school is [`TenantError::NotFound`].
     pub async fn update<A>(

@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod demo;
 pub mod reset;
 pub mod schools;
