@@ -36,7 +36,12 @@ use crate::{
     config::{AppEnv, Config, redact_url},
     db,
     error::ErrorCode,
-    graphql::{self, AppSchema, context::HealthReads, limits, loaders::Loaders},
+    graphql::{
+        self, AppSchema,
+        context::HealthReads,
+        limits,
+        loaders::{Gated, Loaders, PollGate},
+    },
     services::audit,
     services::bootstrap,
     tenant,
@@ -211,6 +216,7 @@ async fn graphql_handler(
     let identity = tenant::resolve(&state, &headers, client).await;
     let mut request = request.data(state.clone());
     let health_reads = HealthReads::default();
+    let gate = Arc::new(PollGate::default());
     let tenant = identity
         .tenant
         .as_ref()
@@ -219,10 +225,10 @@ async fn graphql_handler(
         .map(|t| (t.school_id(), t.actor.clone()));
     if let Some((school, _)) = &tenant {
         request = request
-            .data(Loaders::new(&state.db, *school))
+            .data(Loaders::new(&state.db, *school, &gate))
             .data(health_reads.clone());
     }
-    let mut response = state.schema.execute(request.data(identity)).await;
+    let mut response = Gated::new(state.schema.execute(request.data(identity)), gate).await;
     if let Some((school, actor)) = tenant {
         let students = health_reads.take();
         if !students.is_empty() {
