@@ -11,12 +11,11 @@ use std::{
     time::Duration,
 };
 
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
-    Extension, Json, Router,
-    extract::{ConnectInfo, DefaultBodyLimit, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderName, Request, StatusCode},
+    response::{Html, IntoResponse},
     routing::get,
 };
 use migration::{Migrator, MigratorTrait};
@@ -35,16 +34,8 @@ use crate::{
     auth::{JwtKeys, throttle::LoginThrottle},
     config::{AppEnv, Config, redact_url},
     db,
-    error::ErrorCode,
-    graphql::{
-        self, AppSchema,
-        context::HealthReads,
-        limits,
-        loaders::{Gated, Loaders, PollGate},
-    },
-    services::audit,
+    graphql::{self, AppSchema, limits},
     services::bootstrap,
-    tenant,
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -145,8 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route(
             "/graphql",
-            get(graphql_handler)
-                .post(graphql_handler)
+            get(graphql::http::graphql_handler)
+                .post(graphql::http::graphql_handler)
                 .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
         )
         .route("/graphiql", get(graphiql))
@@ -190,74 +181,6 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
-}
-
-/// Resolves the request's identity and school (DESIGN §3), runs the operation, and answers 401
-/// when the response failed only because credentials were missing or bad.
-async fn graphql_handler(
-    State(state): State<AppState>,
-    client: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
-    let client = client
-        .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-        .unwrap_or_default();
-    let request = request.into_inner();
-    if let Some(aliases) = limits::alias_count(&request.query)
-        && aliases > limits::MAX_ALIASES
-    {
-        let refused = limits::too_complex(format!(
-            "the query has {aliases} aliases; the limit is {}",
-            limits::MAX_ALIASES
-        ));
-        return GraphQLResponse::from(refused).into_response();
-    }
-    let identity = tenant::resolve(&state, &headers, client).await;
-    let mut request = request.data(state.clone());
-    let health_reads = HealthReads::default();
-    let gate = Arc::new(PollGate::default());
-    let tenant = identity
-        .tenant
-        .as_ref()
-        .ok()
-        .and_then(Option::as_ref)
-        .map(|t| (t.school_id(), t.actor.clone()));
-    if let Some((school, _)) = &tenant {
-        request = request
-            .data(Loaders::new(&state.db, *school, &gate))
-            .data(health_reads.clone());
-    }
-    let mut response = Gated::new(state.schema.execute(request.data(identity)), gate).await;
-    if let Some((school, actor)) = tenant {
-        let students = health_reads.take();
-        if !students.is_empty() {
-            let entry = audit::Entry::new("health.read").details(json!({ "students": students }));
-            if let Err(e) = audit::write_now(&state.db, school, Some(&actor), entry).await {
-                // A read that cannot be audited is not answered.
-                tracing::error!(error = %e, "cannot audit a health read");
-                let refused = limits::error_response(
-                    ErrorCode::InternalServerError,
-                    "internal server error".to_owned(),
-                );
-                return GraphQLResponse::from(refused).into_response();
-            }
-        }
-    }
-    limits::classify_errors(&mut response);
-    let unauthenticated = async_graphql::Value::from(ErrorCode::Unauthenticated.as_str());
-    let only_unauthenticated = !response.errors.is_empty()
-        && response
-            .errors
-            .iter()
-            .all(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&unauthenticated));
-    let mut http = GraphQLResponse::from(response).into_response();
-    if only_unauthenticated {
-        *http.status_mut() = StatusCode::UNAUTHORIZED;
-        http.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    http
 }
 
 async fn graphiql() -> impl IntoResponse {

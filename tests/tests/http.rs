@@ -79,4 +79,23 @@ backend_tests! {
         assert!(body["errors"][0]["message"].as_str().is_some(), "{body}");
         assert!(body.get("data").is_none_or(|d| d.is_null()), "{body}");
     }
+
+    async fn get_may_only_read_and_batches_hold_one_operation(backend) {
+        let app = spawn_app(backend).await;
+        let response = app.client.get(app.url("/graphql?query=mutation%7BrevokeMySessions%7D")).send().await.unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("POST"));
+
+        let one = app.client.post(app.url("/graphql")).json(&json!([{ "query": "{ apiVersion }" }])).send().await.unwrap();
+        let body: serde_json::Value = one.json().await.unwrap();
+        assert_eq!(body[0]["data"]["apiVersion"], env!("CARGO_PKG_VERSION"), "{body}");
+        let two = app.client.post(app.url("/graphql")).json(&json!([{ "query": "{ apiVersion }" }, { "query": "{ apiVersion }" }])).send().await.unwrap();
+        let body: serde_json::Value = two.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body}");
+
+        let big = "a".repeat(300 * 1024);
+        let refused = app.client.post(app.url("/graphql")).header("content-type", "application/json").body(big).send().await.unwrap();
+        assert!(refused.status().is_client_error(), "{}", refused.status());
+    }
 }

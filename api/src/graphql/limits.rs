@@ -22,7 +22,7 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 pub const MAX_DIRECTIVES: usize = 5;
 /// Most aliased fields in one document.
 pub const MAX_ALIASES: usize = 30;
-/// Most operations in one batched request.
+/// Most operations in one batched request (a JSON array of requests).
 pub const MAX_BATCH: usize = 1;
 /// Largest request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -105,9 +105,45 @@ pub fn connection_cost(first: Option<i32>, child_complexity: usize) -> usize {
     1 + first * child_complexity
 }
 
+/// Whether the operation `query` would run (the named one, or the only one) is a mutation.
+pub fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = parse_query(query) else {
+        return false;
+    };
+    let is_mutation =
+        |op: &async_graphql::parser::types::OperationDefinition| op.ty == OperationType::Mutation;
+    match &document.operations {
+        DocumentOperations::Single(op) => is_mutation(&op.node),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).is_some_and(|op| is_mutation(&op.node)),
+            // Ambiguous without a name: refuse if any could write.
+            None => ops.values().any(|op| is_mutation(&op.node)),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mutations_are_recognised_by_operation() {
+        assert!(is_mutation("mutation { revokeMySessions }", None));
+        assert!(!is_mutation("{ apiVersion }", None));
+        assert!(is_mutation(
+            "query A { apiVersion } mutation B { revokeMySessions }",
+            Some("B")
+        ));
+        assert!(!is_mutation(
+            "query A { apiVersion } mutation B { revokeMySessions }",
+            Some("A")
+        ));
+        assert!(is_mutation(
+            "query A { apiVersion } mutation B { revokeMySessions }",
+            None
+        ));
+    }
 
     #[test]
     fn aliases_are_counted_in_operations_fragments_and_nesting() {

@@ -2,6 +2,7 @@
 
 pub mod context;
 mod graphiql;
+pub mod http;
 mod identity;
 pub mod limits;
 pub mod loaders;

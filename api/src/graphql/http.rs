@@ -1,0 +1,133 @@
+//! `GET|POST /graphql`: resolve who is asking and for which school (DESIGN §3), check the
+//! request against the published limits, run it with the request's per-school loaders, audit
+//! health reads, and give every error a code.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::{
+    Extension,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::{
+    context::HealthReads,
+    limits,
+    loaders::{Gated, Loaders, PollGate},
+};
+use crate::{app::AppState, error::ErrorCode, services::audit, tenant};
+
+/// The GraphQL endpoint. Answers 401 when the response failed only because credentials were
+/// missing or bad.
+pub async fn graphql_handler(
+    State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    method: Method,
+    headers: HeaderMap,
+    request: GraphQLBatchRequest,
+) -> Response {
+    let client = client
+        .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+        .unwrap_or_default();
+    let (response, batched) = match request.into_inner() {
+        BatchRequest::Single(request) => {
+            (run(&state, &headers, &method, client, request).await, false)
+        }
+        BatchRequest::Batch(mut requests) if requests.len() <= limits::MAX_BATCH => {
+            match requests.pop() {
+                Some(request) => (run(&state, &headers, &method, client, request).await, true),
+                None => (
+                    limits::error_response(ErrorCode::BadUserInput, "an empty batch".to_owned()),
+                    false,
+                ),
+            }
+        }
+        BatchRequest::Batch(requests) => {
+            let message = format!(
+                "a batch of {} operations; the limit is {}",
+                requests.len(),
+                limits::MAX_BATCH
+            );
+            (limits::too_complex(message), false)
+        }
+    };
+    let unauthenticated = async_graphql::Value::from(ErrorCode::Unauthenticated.as_str());
+    let only_unauthenticated = !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&unauthenticated));
+    let mut http = if batched {
+        GraphQLResponse::from(BatchResponse::Batch(vec![response])).into_response()
+    } else {
+        GraphQLResponse::from(response).into_response()
+    };
+    if only_unauthenticated {
+        *http.status_mut() = StatusCode::UNAUTHORIZED;
+        http.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    http
+}
+
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    client: String,
+    request: GqlRequest,
+) -> GqlResponse {
+    if let Some(aliases) = limits::alias_count(&request.query)
+        && aliases > limits::MAX_ALIASES
+    {
+        return limits::too_complex(format!(
+            "the query has {aliases} aliases; the limit is {}",
+            limits::MAX_ALIASES
+        ));
+    }
+    // A GET can be triggered by a link or an image tag: it may only read.
+    if method == Method::GET
+        && limits::is_mutation(&request.query, request.operation_name.as_deref())
+    {
+        return limits::error_response(
+            ErrorCode::BadUserInput,
+            "mutations must be sent with POST".to_owned(),
+        );
+    }
+    let identity = tenant::resolve(state, headers, client).await;
+    let mut request = request.data(state.clone());
+    let health_reads = HealthReads::default();
+    let gate = Arc::new(PollGate::default());
+    let tenant = identity
+        .tenant
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .map(|t| (t.school_id(), t.actor.clone()));
+    if let Some((school, _)) = &tenant {
+        request = request
+            .data(Loaders::new(&state.db, *school, &gate))
+            .data(health_reads.clone());
+    }
+    let mut response = Gated::new(state.schema.execute(request.data(identity)), gate).await;
+    if let Some((school, actor)) = tenant {
+        let students = health_reads.take();
+        if !students.is_empty() {
+            let entry = audit::Entry::new("health.read").details(json!({ "students": students }));
+            if let Err(e) = audit::write_now(&state.db, school, Some(&actor), entry).await {
+                // A read that cannot be audited is not answered.
+                tracing::error!(error = %e, "cannot audit a health read");
+                return limits::error_response(
+                    ErrorCode::InternalServerError,
+                    "internal server error".to_owned(),
+                );
+            }
+        }
+    }
+    limits::classify_errors(&mut response);
+    response
+}
