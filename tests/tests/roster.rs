@@ -271,4 +271,50 @@ backend_tests! {
         assert_eq!(audited[0].details.as_ref().unwrap()["students"].as_array().unwrap().len(), 3, "naming every student read");
         assert!(!audited[0].details.as_ref().unwrap().to_string().contains("בוטנים"), "never the contents");
     }
+
+    async fn a_roll_call_is_all_or_nothing_and_replaces_earlier_statuses(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        let call = "mutation($c: UUID!, $rs: [RollCallEntry!]!) { recordAttendanceBatch(input: { date: \"2025-11-04\", classId: $c, records: $rs }) { status } }";
+        let entries = |statuses: [&str; 3]| json!(r.students.iter().zip(statuses).map(|(s, st)| json!({ "studentId": s, "status": st })).collect::<Vec<_>>());
+        let first = app.ok(&who, call, json!({ "c": r.class, "rs": entries(["PRESENT", "ABSENT", "LATE"]) })).await;
+        assert_eq!(first["recordAttendanceBatch"].as_array().unwrap().len(), 3);
+        app.ok(&who, call, json!({ "c": r.class, "rs": entries(["PRESENT", "EXCUSED", "LATE"]) })).await;
+        let counts = app.ok(&who, "{ all: attendance { totalCount } excused: attendance(filter: { status: EXCUSED }) { totalCount } }", json!({})).await;
+        assert_eq!((counts["all"]["totalCount"].as_u64(), counts["excused"]["totalCount"].as_u64()), (Some(3), Some(1)));
+
+        // One bad entry: nothing is written, and the bad entries are named.
+        let mut bad = entries(["ABSENT", "ABSENT", "ABSENT"]);
+        bad[1]["studentId"] = json!(uuid::Uuid::now_v7());
+        bad[2]["studentId"] = bad[0]["studentId"].clone();
+        let (_, body) = app.gql(&who, call, json!({ "c": r.class, "rs": bad })).await;
+        assert_eq!(fields_of(&body), ["input.records[1].studentId", "input.records[2].studentId"]);
+        let absent = app.ok(&who, "{ attendance(filter: { status: ABSENT }) { totalCount } }", json!({})).await;
+        assert_eq!(absent["attendance"]["totalCount"], 0);
+    }
+
+    async fn staff_classes_and_subjects_change_and_go_only_when_nothing_refers_to_them(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        let t2 = app.ok(&who, "mutation { createTeacher(input: { firstName: \"רון\", lastName: \"גל\" }) { id } }", json!({})).await["createTeacher"]["id"].clone();
+        let class = app.ok(&who, "mutation($c: UUID!, $t: UUID!) { updateClass(id: $c, input: { name: \"ז׳3\", teacherIds: [$t] }) { name teachers { firstName } } }", json!({ "c": r.class, "t": t2 })).await;
+        assert_eq!(class["updateClass"], json!({ "name": "ז׳3", "teachers": [{ "firstName": "רון" }] }));
+        let teacher = app.ok(&who, "mutation($t: UUID!) { updateTeacher(id: $t, input: { email: \"dana@school.example\" }) { email } }", json!({ "t": r.teacher })).await;
+        assert_eq!(teacher["updateTeacher"]["email"], "dana@school.example");
+        app.ok(&who, "mutation($t: UUID!) { deleteTeacher(id: $t) }", json!({ "t": r.teacher })).await;
+        let subject = app.ok(&who, "mutation($s: UUID!) { updateSubject(id: $s, input: { code: \"MTH\" }) { code } }", json!({ "s": r.subject })).await;
+        assert_eq!(subject["updateSubject"]["code"], "MTH");
+
+        app.ok(&who, "mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 80, gradedOn: \"2025-10-01\" }) { id } }", json!({ "s": r.students[0], "sub": r.subject, "t": r.term })).await;
+        for (query, id) in [("mutation($i: UUID!) { deleteSubject(id: $i) }", &r.subject), ("mutation($i: UUID!) { deleteClass(id: $i) }", &r.class), ("mutation($i: UUID!) { deleteTerm(id: $i) }", &r.term)] {
+            let (_, body) = app.gql(&who, query, json!({ "i": id })).await;
+            assert_eq!(code(&body), "CONFLICT", "{query}: {body}");
+        }
+        let (_, missing) = app.gql(&who, "mutation($i: UUID!) { deleteClass(id: $i) }", json!({ "i": uuid::Uuid::now_v7() })).await;
+        assert_eq!(code(&missing), "NOT_FOUND");
+    }
 }

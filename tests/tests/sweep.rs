@@ -120,6 +120,51 @@ const CALLS: &[Call] = &[
         &[("a", "student")],
     ),
     (
+        "updateTeacher",
+        "mutation($a: UUID!) { updateTeacher(id: $a, input: { firstName: \"x\" }) { id } }",
+        &[("a", "teacher")],
+    ),
+    (
+        "deleteTeacher",
+        "mutation($a: UUID!) { deleteTeacher(id: $a) }",
+        &[("a", "teacher")],
+    ),
+    (
+        "updateClass",
+        "mutation($a: UUID!, $b: UUID!) { updateClass(id: $a, input: { name: \"x\", teacherIds: [$b] }) { id } }",
+        &[("a", "class"), ("b", "teacher")],
+    ),
+    (
+        "deleteClass",
+        "mutation($a: UUID!) { deleteClass(id: $a) }",
+        &[("a", "class")],
+    ),
+    (
+        "updateSubject",
+        "mutation($a: UUID!) { updateSubject(id: $a, input: { name: \"x\" }) { id } }",
+        &[("a", "subject")],
+    ),
+    (
+        "deleteSubject",
+        "mutation($a: UUID!) { deleteSubject(id: $a) }",
+        &[("a", "subject")],
+    ),
+    (
+        "deleteTerm",
+        "mutation($a: UUID!) { deleteTerm(id: $a) }",
+        &[("a", "term")],
+    ),
+    (
+        "deleteAcademicYear",
+        "mutation($a: UUID!) { deleteAcademicYear(id: $a) }",
+        &[("a", "year")],
+    ),
+    (
+        "recordAttendanceBatch",
+        "mutation($a: UUID!, $b: UUID!) { recordAttendanceBatch(input: { date: \"2025-10-01\", classId: $b, records: [{ studentId: $a, status: LATE }] }) { id } }",
+        &[("a", "student"), ("b", "class")],
+    ),
+    (
         "revokeApiToken",
         "mutation($a: UUID!) { revokeApiToken(id: $a) { id } }",
         &[("a", "api_token")],

@@ -36,6 +36,7 @@ pub struct Mutation(
     roster::mutation::RosterMutation,
     roster::mutation::ResetMutation,
     roster::records::RecordsMutation,
+    roster::manage::ManageMutation,
 );
 
 /// The service's GraphQL schema.

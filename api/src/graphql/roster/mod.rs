@@ -1,6 +1,7 @@
 //! A school's roster and records: students, teachers, classes, subjects, the calendar, grades
 //! and attendance.
 
+pub mod manage;
 pub mod mutation;
 pub mod query;
 pub mod records;
