@@ -242,6 +242,90 @@ async fn every_field_taking_an_id_is_in_the_sweep() {
     );
 }
 
+/// Writes that take no id, as a viewer would try them.
+const WRITES_WITHOUT_IDS: &[(&str, &str)] = &[
+    (
+        "createStudent",
+        "mutation { createStudent(input: { studentTz: \"000000042\", firstName: \"x\", lastName: \"y\" }) { id } }",
+    ),
+    (
+        "createTeacher",
+        "mutation { createTeacher(input: { firstName: \"x\", lastName: \"y\" }) { id } }",
+    ),
+    (
+        "createSubject",
+        "mutation { createSubject(input: { name: \"x\" }) { id } }",
+    ),
+    (
+        "createAcademicYear",
+        "mutation { createAcademicYear(input: { name: \"x\", startDate: \"2025-09-01\", endDate: \"2026-06-20\" }) { id } }",
+    ),
+    (
+        "createGuardian",
+        "mutation { createGuardian(input: { firstName: \"x\", lastName: \"y\", studentIds: [] }) { id } }",
+    ),
+    (
+        "resetSchoolData",
+        "mutation { resetSchoolData(confirmSlug: \"first-school\") }",
+    ),
+    (
+        "createApiToken",
+        "mutation { createApiToken(input: { name: \"x\", role: VIEWER }) { token } }",
+    ),
+    (
+        "createUser",
+        "mutation { createUser(input: { email: \"x@example.org\", fullName: \"x\", password: \"long-enough-pw\", role: ADMIN }) { role } }",
+    ),
+    (
+        "addSchoolDomain",
+        "mutation { addSchoolDomain(host: \"x.example.org\") { host } }",
+    ),
+    (
+        "removeSchoolDomain",
+        "mutation { removeSchoolDomain(host: \"x.example.org\") }",
+    ),
+    (
+        "createSchool",
+        "mutation { createSchool(input: { name: \"x\", slug: \"x-school\" }) { id } }",
+    ),
+    (
+        "setUserActive",
+        "mutation { setUserActive(userId: \"0194c6b2-7c3e-7000-8000-000000000000\", active: false) }",
+    ),
+];
+
+/// Mutations every signed-in user may run on themselves.
+const SELF_SERVICE: &[&str] = &["login", "changePassword", "revokeMySessions"];
+
+#[tokio::test]
+async fn every_mutation_is_in_the_viewer_sweep() {
+    let schema = api::graphql::schema_builder().finish();
+    let data = schema
+        .execute(INTROSPECTION)
+        .await
+        .data
+        .into_json()
+        .unwrap();
+    let listed: BTreeSet<&str> = CALLS
+        .iter()
+        .filter(|(_, doc, _)| doc.starts_with("mutation"))
+        .map(|(f, _, _)| *f)
+        .chain(WRITES_WITHOUT_IDS.iter().map(|(f, _)| *f))
+        .chain(SELF_SERVICE.iter().copied())
+        .collect();
+    let missing: Vec<&str> = data["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .filter(|name| !listed.contains(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "mutations the viewer sweep does not try: {missing:?}"
+    );
+}
+
 backend_tests! {
     async fn school_b_ids_are_answered_exactly_like_random_ids_and_b_is_unchanged(backend) {
         let app = spawn_app(backend).await;
@@ -293,5 +377,24 @@ backend_tests! {
             assert_eq!(with_b["errors"][0]["extensions"], with_random["errors"][0]["extensions"], "{field}");
         }
         assert!(before == snapshot(&app.db.conn).await, "school B's rows are unchanged");
+    }
+
+    async fn a_viewer_is_refused_every_write(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let viewer = app.member_token(&root, FIRST_SCHOOL, "viewer@example.org", "VIEWER").await;
+        let who = As::token(&viewer);
+        let before = entity::audit_log::Entity::find().all(&app.db.conn).await.unwrap().len();
+        for (field, document, vars) in CALLS.iter().filter(|(_, doc, _)| doc.starts_with("mutation")) {
+            let vars: serde_json::Map<String, Value> = vars.iter().map(|(v, _)| ((*v).to_owned(), json!(uuid::Uuid::now_v7()))).collect();
+            let (_, body) = app.gql(&who, document, Value::Object(vars)).await;
+            assert_eq!(code(&body), "FORBIDDEN", "{field}: {body}");
+        }
+        for (field, document) in WRITES_WITHOUT_IDS {
+            let (_, body) = app.gql(&who, document, json!({})).await;
+            assert_eq!(code(&body), "FORBIDDEN", "{field}: {body}");
+        }
+        assert_eq!(entity::audit_log::Entity::find().all(&app.db.conn).await.unwrap().len(), before, "nothing was written");
+        assert_eq!(entity::student::Entity::find().all(&app.db.conn).await.unwrap().len(), 0);
     }
 }

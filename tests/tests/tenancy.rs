@@ -169,4 +169,14 @@ backend_tests! {
         assert_eq!(entries[0].actor_kind, "USER");
         assert_eq!(entries[0].details.as_ref().unwrap()["operation"], "Peek");
     }
+
+    async fn a_school_shows_its_own_configuration_and_no_other(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        let data = app.ok(&As::token(&root), "{ school { configuration { passMark scoreMax chronicAbsencePct chronicAbsenceMinDays timezone } } }", json!({})).await;
+        assert_eq!(data["school"]["configuration"], json!({ "passMark": 55.0, "scoreMax": 100.0, "chronicAbsencePct": 10.0, "chronicAbsenceMinDays": 20, "timezone": "Asia/Jerusalem" }));
+        let (_, body) = app.gql(&As::token(&root), "{ schools { nodes { slug configuration { passMark } } } }", json!({})).await;
+        assert_eq!(code(&body), "FORBIDDEN", "another school's settings are not listed: {body}");
+    }
 }

@@ -3,7 +3,9 @@
 
 use async_graphql::{Enum, Object, SimpleObject, connection::CursorType};
 use chrono::{DateTime, Utc};
-use entity::{api_token, enums::Role, membership, school, school_domain, user};
+use entity::{
+    api_token, enums::Role, membership, school, school_configuration, school_domain, user,
+};
 use uuid::Uuid;
 
 /// A member's role in a school.
@@ -93,6 +95,59 @@ impl School {
     /// When the school was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The school's settings. Readable for the active school only (`students:read`).
+    async fn configuration(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> crate::error::ApiResult<SchoolConfiguration> {
+        let (tenant, tx) =
+            super::context::scoped(ctx, crate::auth::Permission::StudentsRead).await?;
+        if tenant.school_id() != self.0.id {
+            return Err(crate::error::ApiError::Forbidden(
+                "only the active school's configuration can be read: choose the school with X-School-Id".into(),
+            ));
+        }
+        let row = tx.one(tx.find::<school_configuration::Entity>()).await?;
+        row.map(SchoolConfiguration)
+            .ok_or(crate::error::ApiError::NotFound("school configuration"))
+    }
+}
+
+/// A school's settings: grading scale, pass mark and attendance thresholds.
+#[derive(Debug, Clone)]
+pub struct SchoolConfiguration(pub school_configuration::Model);
+
+/// A school's settings: grading scale, pass mark and attendance thresholds.
+#[Object]
+impl SchoolConfiguration {
+    /// The lowest score on the school's scale.
+    async fn score_min(&self) -> f64 {
+        self.0.score_min
+    }
+    /// The highest score on the school's scale.
+    async fn score_max(&self) -> f64 {
+        self.0.score_max
+    }
+    /// The pass mark on the 0–100 scale (default 55).
+    async fn pass_mark(&self) -> f64 {
+        self.0.pass_mark
+    }
+    /// The absence rate, in percent, from which a student is chronically absent (default 10).
+    async fn chronic_absence_pct(&self) -> f64 {
+        self.0.chronic_absence_pct
+    }
+    /// The recorded days a student needs before chronic absence is judged (default 20).
+    async fn chronic_absence_min_days(&self) -> i32 {
+        self.0.chronic_absence_min_days
+    }
+    /// The subscription tier: FREE, STANDARD or PREMIUM.
+    async fn subscription_tier(&self) -> &str {
+        &self.0.subscription_tier
+    }
+    /// The school's time zone.
+    async fn timezone(&self) -> &str {
+        &self.0.timezone
     }
 }
 
