@@ -19,7 +19,11 @@ use sea_orm::{
     QuerySelect, Select, Statement, TransactionTrait, Value, sea_query::IntoCondition,
 };
 
-use crate::ids::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+
+use crate::{ids::*, school_configuration};
 
 /// A tenant-owned entity: keyed `(school_id, id)`.
 pub trait TenantScoped: EntityTrait {
@@ -86,7 +90,13 @@ pub enum TenantError {
 pub struct TenantTx {
     tx: DatabaseTransaction,
     school_id: SchoolId,
+    /// Whether this transaction changed the school's data (not just its audit log or usage
+    /// counters); if so, committing bumps the school's data version.
+    changed: AtomicBool,
 }
+
+/// Tables whose writes are bookkeeping, not school data: they do not bump the data version.
+const BOOKKEEPING: &[&str] = &["audit_log", "feature_usage"];
 
 impl TenantTx {
     /// Begins a transaction for `school_id`; on PostgreSQL also sets `app.school_id` for this
@@ -105,7 +115,11 @@ impl TenantTx {
             ))
             .await?;
         }
-        Ok(Self { tx, school_id })
+        Ok(Self {
+            tx,
+            school_id,
+            changed: AtomicBool::new(false),
+        })
     }
 
     /// The school this transaction is bound to.
@@ -120,7 +134,25 @@ impl TenantTx {
 
     /// Commits.
     pub async fn commit(self) -> Result<(), DbErr> {
+        if self.changed.load(Ordering::SeqCst) {
+            // Caches of derived data (analytics) key on this version: a write to one school
+            // never serves stale numbers and never touches another school's cache.
+            school_configuration::Entity::update_many()
+                .col_expr(
+                    school_configuration::Column::DataVersion,
+                    Expr::col(school_configuration::Column::DataVersion).add(1),
+                )
+                .filter(school_configuration::Column::SchoolId.eq(self.school_id))
+                .exec(&self.tx)
+                .await?;
+        }
         self.tx.commit().await
+    }
+
+    fn note_write<E: EntityTrait>(&self) {
+        if !BOOKKEEPING.contains(&E::default().table_name()) {
+            self.changed.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Rolls back (dropping the transaction does the same).
@@ -171,6 +203,7 @@ impl TenantTx {
         <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     {
         model.set(A::Entity::school_column(), self.school_id.into());
+        self.note_write::<A::Entity>();
         model.insert(&self.tx).await
     }
 
@@ -184,6 +217,7 @@ impl TenantTx {
         if models.is_empty() {
             return Ok(0);
         }
+        self.note_write::<A::Entity>();
         let school = self.school_id;
         let models = models.into_iter().map(|mut model| {
             model.set(A::Entity::school_column(), school.into());
@@ -206,6 +240,7 @@ impl TenantTx {
         <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     {
         model.set(A::Entity::school_column(), self.school_id.into());
+        self.note_write::<A::Entity>();
         match model.update(&self.tx).await {
             Ok(updated) => Ok(updated),
             Err(DbErr::RecordNotUpdated) | Err(DbErr::RecordNotFound(_)) => {
@@ -217,6 +252,7 @@ impl TenantTx {
 
     /// Deletes the row of this school with `id`.
     pub async fn delete<E: TenantScoped>(&self, id: E::Id) -> Result<(), TenantError> {
+        self.note_write::<E>();
         let result = E::delete_many()
             .filter(E::school_column().eq(self.school_id))
             .filter(E::id_column().eq(id))
@@ -234,6 +270,7 @@ impl TenantTx {
         &self,
         condition: impl IntoCondition,
     ) -> Result<u64, DbErr> {
+        self.note_write::<E>();
         let result = E::delete_many()
             .filter(E::school_column().eq(self.school_id))
             .filter(condition)

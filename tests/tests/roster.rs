@@ -317,4 +317,27 @@ backend_tests! {
         let (_, missing) = app.gql(&who, "mutation($i: UUID!) { deleteClass(id: $i) }", json!({ "i": uuid::Uuid::now_v7() })).await;
         assert_eq!(code(&missing), "NOT_FOUND");
     }
+
+    async fn every_write_bumps_its_schools_data_version_and_no_other(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        let version = |slug: &'static str| {
+            let app = &app;
+            let root = root.clone();
+            async move {
+                let data = app.ok(&As::in_school(&root, slug), "{ school { configuration { dataVersion } } }", json!({})).await;
+                data["school"]["configuration"]["dataVersion"].as_i64().unwrap()
+            }
+        };
+        let (a0, b0) = (version(FIRST_SCHOOL).await, version("school-b").await);
+        let r = build_roster(&app, &As::token(&root)).await;
+        let a1 = version(FIRST_SCHOOL).await;
+        assert!(a1 > a0, "writes bump the version: {a0} -> {a1}");
+        app.ok(&As::token(&root), "{ students { totalCount } }", json!({})).await;
+        assert_eq!(version(FIRST_SCHOOL).await, a1, "reads do not");
+        app.ok(&As::token(&root), "mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 80, gradedOn: \"2025-10-01\" }) { id } }", json!({ "s": r.students[0], "sub": r.subject, "t": r.term })).await;
+        assert_eq!(version(FIRST_SCHOOL).await, a1 + 1, "one bump per write");
+        assert_eq!(version("school-b").await, b0, "another school's version never moves");
+    }
 }

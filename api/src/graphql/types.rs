@@ -149,6 +149,11 @@ impl SchoolConfiguration {
     async fn timezone(&self) -> &str {
         &self.0.timezone
     }
+    /// A number that grows with every change to the school's data: clients (and the server's
+    /// own caches) can keep derived figures until it moves.
+    async fn data_version(&self) -> i64 {
+        self.0.data_version
+    }
 }
 
 /// A user's role in one school.
