@@ -340,4 +340,28 @@ backend_tests! {
         assert_eq!(version(FIRST_SCHOOL).await, a1 + 1, "one bump per write");
         assert_eq!(version("school-b").await, b0, "another school's version never moves");
     }
+
+    async fn assessments_history_and_lists_of_guardians_and_incidents(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        let created = app.ok(&who, "mutation($s: UUID!, $t: UUID!, $c: UUID!) { createAssessment(input: { subjectId: $s, termId: $t, classId: $c, title: \"מבחן 1\", category: EXAM, maxScore: 40, assessmentDate: \"2025-11-20\" }) { title maxScore subject { name } term { name } } }",
+            json!({ "s": r.subject, "t": r.term, "c": r.class })).await;
+        assert_eq!(created["createAssessment"], json!({ "title": "מבחן 1", "maxScore": 40.0, "subject": { "name": "מתמטיקה" }, "term": { "name": "סמסטר א׳" } }));
+        let (_, late) = app.gql(&who, "mutation($s: UUID!, $t: UUID!) { createAssessment(input: { subjectId: $s, termId: $t, title: \"x\", category: QUIZ, assessmentDate: \"2026-05-01\" }) { id } }", json!({ "s": r.subject, "t": r.term })).await;
+        assert_eq!(fields_of(&late), ["input.assessmentDate"]);
+        app.ok(&who, "mutation($s: UUID!) { addAcademicHistory(input: { studentId: $s, yearLabel: \"2024-2025\", previousSchool: \"אורט\", subjectName: \"מתמטיקה\", finalScore: 91 }) { id } }", json!({ "s": r.students[1] })).await;
+        let (_, bad) = app.gql(&who, "mutation($s: UUID!) { addAcademicHistory(input: { studentId: $s, yearLabel: \"x\", finalScore: 120, gradeLevel: 0 }) { id } }", json!({ "s": r.students[1] })).await;
+        assert_eq!(fields_of(&bad), ["input.gradeLevel", "input.finalScore"]);
+        app.ok(&who, "mutation($s: UUID!) { createGuardian(input: { firstName: \"שרה\", lastName: \"לוי\", studentIds: [$s] }) { id } }", json!({ "s": r.students[2] })).await;
+        app.ok(&who, "mutation($s: UUID!) { recordIncident(input: { studentId: $s, occurredOn: \"2025-11-10\", category: \"late\" }) { id } }", json!({ "s": r.students[2] })).await;
+        let lists = app.ok(&who, "query($s: UUID!) { assessments { totalCount } guardians(search: \"שר\") { nodes { lastName } } incidents(filter: { studentId: $s }) { totalCount } student(id: $s) { academicHistory { yearLabel } } }", json!({ "s": r.students[2] })).await;
+        assert_eq!(lists["assessments"]["totalCount"], 1);
+        assert_eq!(lists["guardians"]["nodes"], json!([{ "lastName": "לוי" }]));
+        assert_eq!(lists["incidents"]["totalCount"], 1);
+        assert_eq!(lists["student"]["academicHistory"], json!([]));
+        let history = app.ok(&who, "query($s: UUID!) { student(id: $s) { academicHistory { previousSchool finalScore } } }", json!({ "s": r.students[1] })).await;
+        assert_eq!(history["student"]["academicHistory"], json!([{ "previousSchool": "אורט", "finalScore": 91.0 }]));
+    }
 }

@@ -165,6 +165,26 @@ const CALLS: &[Call] = &[
         &[("a", "student"), ("b", "class")],
     ),
     (
+        "incidents",
+        "query($a: UUID!) { incidents(filter: { studentId: $a }) { totalCount } }",
+        &[("a", "student")],
+    ),
+    (
+        "assessments",
+        "query($a: UUID!, $b: UUID!, $c: UUID!) { assessments(filter: { subjectId: $a, termId: $b, classId: $c }) { totalCount } }",
+        &[("a", "subject"), ("b", "term"), ("c", "class")],
+    ),
+    (
+        "createAssessment",
+        "mutation($a: UUID!, $b: UUID!, $c: UUID!) { createAssessment(input: { subjectId: $a, termId: $b, classId: $c, title: \"t\", category: EXAM }) { id } }",
+        &[("a", "subject"), ("b", "term"), ("c", "class")],
+    ),
+    (
+        "addAcademicHistory",
+        "mutation($a: UUID!) { addAcademicHistory(input: { studentId: $a, yearLabel: \"2023\" }) { id } }",
+        &[("a", "student")],
+    ),
+    (
         "revokeApiToken",
         "mutation($a: UUID!) { revokeApiToken(id: $a) { id } }",
         &[("a", "api_token")],

@@ -22,8 +22,8 @@ use tokio::sync::Notify;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    academic_year, attendance_record, class, class_teacher, enrollment, grade, guardian,
-    health_record,
+    academic_history, academic_year, attendance_record, class, class_teacher, enrollment, grade,
+    guardian, health_record,
     ids::*,
     incident, student, student_guardian, subject, teacher,
     tenant::{TenantScoped, TenantTx},
@@ -256,6 +256,8 @@ pub struct Loaders {
     pub enrollments_by_student: DataLoader<ByColumn<enrollment::Entity, StudentId>>,
     /// A class's enrollments.
     pub enrollments_by_class: DataLoader<ByColumn<enrollment::Entity, ClassId>>,
+    /// A student's history lines.
+    pub history_by_student: DataLoader<ByColumn<academic_history::Entity, StudentId>>,
 }
 
 impl std::fmt::Debug for Loaders {
@@ -399,6 +401,15 @@ impl Loaders {
                     school,
                     enrollment::Column::ClassId,
                     vec![enrollment::Column::Id],
+                ),
+                gate,
+            ),
+            history_by_student: loader(
+                by_column(
+                    db,
+                    school,
+                    academic_history::Column::StudentId,
+                    vec![academic_history::Column::Id],
                 ),
                 gate,
             ),

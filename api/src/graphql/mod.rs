@@ -25,6 +25,7 @@ pub struct Query(
     schools::SchoolsQuery,
     members::MembersQuery,
     roster::query::RosterQuery,
+    roster::records::RecordsQuery,
 );
 
 /// The root mutation: one object per area, merged.
@@ -37,6 +38,7 @@ pub struct Mutation(
     roster::mutation::ResetMutation,
     roster::records::RecordsMutation,
     roster::manage::ManageMutation,
+    roster::records::HistoryMutation,
 );
 
 /// The service's GraphQL schema.

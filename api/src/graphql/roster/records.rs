@@ -474,3 +474,353 @@ impl RecordsMutation {
         Ok(HealthRecord(row))
     }
 }
+
+/// An assessment (an exam, a quiz, …) that grades can belong to.
+#[derive(Debug, Clone)]
+pub struct Assessment(pub entity::assessment::Model);
+
+/// An assessment (an exam, a quiz, …) that grades can belong to.
+#[Object]
+impl Assessment {
+    /// The assessment's id.
+    async fn id(&self) -> Uuid {
+        self.0.id.into_uuid()
+    }
+    /// Its title.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The kind of work.
+    async fn category(&self) -> super::types::GradeCategory {
+        self.0.category.into()
+    }
+    /// The most a score can be.
+    async fn max_score(&self) -> f64 {
+        self.0.max_score
+    }
+    /// When it takes place.
+    async fn assessment_date(&self) -> Option<NaiveDate> {
+        self.0.assessment_date
+    }
+    /// The subject.
+    async fn subject(&self, ctx: &Context<'_>) -> ApiResult<Option<super::types::Subject>> {
+        Ok(loaders(ctx)?
+            .subject
+            .load_one(self.0.subject_id)
+            .await
+            .map_err(load_err)?
+            .map(super::types::Subject))
+    }
+    /// The term.
+    async fn term(&self, ctx: &Context<'_>) -> ApiResult<Option<super::types::Term>> {
+        Ok(loaders(ctx)?
+            .term
+            .load_one(self.0.term_id)
+            .await
+            .map_err(load_err)?
+            .map(super::types::Term))
+    }
+}
+
+/// A line of a student's history from earlier years or schools.
+#[derive(Debug, Clone)]
+pub struct AcademicHistory(pub entity::academic_history::Model);
+
+/// A line of a student's history from earlier years or schools.
+#[Object]
+impl AcademicHistory {
+    /// The line's id.
+    async fn id(&self) -> Uuid {
+        self.0.id.into_uuid()
+    }
+    /// The year, as the earlier school named it.
+    async fn year_label(&self) -> &str {
+        &self.0.year_label
+    }
+    /// The earlier school, if it was another one.
+    async fn previous_school(&self) -> Option<&str> {
+        self.0.previous_school.as_deref()
+    }
+    /// The grade level then.
+    async fn grade_level(&self) -> Option<i32> {
+        self.0.grade_level
+    }
+    /// The subject.
+    async fn subject_name(&self) -> Option<&str> {
+        self.0.subject_name.as_deref()
+    }
+    /// The final score, 0–100.
+    async fn final_score(&self) -> Option<f64> {
+        self.0.final_score
+    }
+    /// Notes.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+}
+
+/// A new assessment.
+#[derive(Debug, InputObject)]
+pub struct CreateAssessmentInput {
+    /// The subject.
+    pub subject_id: Uuid,
+    /// The term.
+    pub term_id: Uuid,
+    /// The class it is for.
+    pub class_id: Option<Uuid>,
+    /// Its title.
+    pub title: String,
+    /// The kind of work.
+    pub category: super::types::GradeCategory,
+    /// The most a score can be (default 100).
+    pub max_score: Option<f64>,
+    /// When it takes place (inside the term).
+    pub assessment_date: Option<NaiveDate>,
+}
+
+/// A line of history to add to a student.
+#[derive(Debug, InputObject)]
+pub struct AddAcademicHistoryInput {
+    /// The student.
+    pub student_id: Uuid,
+    /// The year, e.g. 2023-2024.
+    pub year_label: String,
+    /// The earlier school.
+    pub previous_school: Option<String>,
+    /// The grade level then, 1–12.
+    pub grade_level: Option<i32>,
+    /// The subject.
+    pub subject_name: Option<String>,
+    /// The final score, 0–100.
+    pub final_score: Option<f64>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// Which incidents to list.
+#[derive(Debug, Default, InputObject)]
+pub struct IncidentFilter {
+    /// Only this student's.
+    pub student_id: Option<Uuid>,
+    /// Only on or after this date.
+    pub from: Option<NaiveDate>,
+    /// Only on or before this date.
+    pub to: Option<NaiveDate>,
+}
+
+/// Which assessments to list.
+#[derive(Debug, Default, InputObject)]
+pub struct AssessmentFilter {
+    /// Only this subject's.
+    pub subject_id: Option<Uuid>,
+    /// Only this term's.
+    pub term_id: Option<Uuid>,
+    /// Only this class's.
+    pub class_id: Option<Uuid>,
+}
+
+/// Lists of guardians, incidents and assessments.
+#[derive(Debug, Default)]
+pub struct RecordsQuery;
+
+#[Object]
+impl RecordsQuery {
+    /// The school's guardians.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn guardians(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
+        #[graphql(desc = "Part of the first or last name.")] search: Option<String>,
+    ) -> ApiResult<crate::graphql::pagination::Page<Guardian>> {
+        use sea_orm::{ColumnTrait, Condition};
+        let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
+        let mut select = tx.find::<guardian::Entity>();
+        if let Some(search) = search.as_deref().and_then(clean_text) {
+            let pattern = format!("%{}%", search.replace(['%', '_'], ""));
+            select = select.filter(
+                Condition::any()
+                    .add(guardian::Column::FirstName.like(pattern.clone()))
+                    .add(guardian::Column::LastName.like(pattern)),
+            );
+        }
+        crate::graphql::pagination::page(&tx, select, first, after, Guardian).await
+    }
+
+    /// The school's discipline incidents.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn incidents(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
+        #[graphql(desc = "Which incidents.")] filter: Option<IncidentFilter>,
+    ) -> ApiResult<crate::graphql::pagination::Page<Incident>> {
+        use sea_orm::ColumnTrait;
+        let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
+        let f = filter.unwrap_or_default();
+        let mut select = tx.find::<incident::Entity>();
+        if let Some(id) = f.student_id {
+            select = select.filter(incident::Column::StudentId.eq(StudentId(id)));
+        }
+        if let Some(from) = f.from {
+            select = select.filter(incident::Column::OccurredOn.gte(from));
+        }
+        if let Some(to) = f.to {
+            select = select.filter(incident::Column::OccurredOn.lte(to));
+        }
+        crate::graphql::pagination::page(&tx, select, first, after, Incident).await
+    }
+
+    /// The school's assessments.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn assessments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
+        #[graphql(desc = "Which assessments.")] filter: Option<AssessmentFilter>,
+    ) -> ApiResult<crate::graphql::pagination::Page<Assessment>> {
+        use entity::assessment;
+        use sea_orm::ColumnTrait;
+        let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
+        let f = filter.unwrap_or_default();
+        let mut select = tx.find::<assessment::Entity>();
+        if let Some(id) = f.subject_id {
+            select = select.filter(assessment::Column::SubjectId.eq(SubjectId(id)));
+        }
+        if let Some(id) = f.term_id {
+            select = select.filter(assessment::Column::TermId.eq(TermId(id)));
+        }
+        if let Some(id) = f.class_id {
+            select = select.filter(assessment::Column::ClassId.eq(ClassId(id)));
+        }
+        crate::graphql::pagination::page(&tx, select, first, after, Assessment).await
+    }
+}
+
+/// Assessment and history mutations.
+#[derive(Debug, Default)]
+pub struct HistoryMutation;
+
+#[Object]
+impl HistoryMutation {
+    /// Adds an assessment.
+    async fn create_assessment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The assessment.")] input: CreateAssessmentInput,
+    ) -> ApiResult<Assessment> {
+        use entity::{assessment, subject, term};
+        let (_, tx) = scoped(ctx, Permission::GradesWrite).await?;
+        let mut errors = Vec::new();
+        let title = required_text(&mut errors, "input.title", &input.title);
+        must_exist::<subject::Entity>(
+            &tx,
+            &mut errors,
+            "input.subjectId",
+            Some(SubjectId(input.subject_id)),
+        )
+        .await?;
+        must_exist::<class::Entity>(
+            &tx,
+            &mut errors,
+            "input.classId",
+            input.class_id.map(ClassId),
+        )
+        .await?;
+        let term = must_exist::<term::Entity>(
+            &tx,
+            &mut errors,
+            "input.termId",
+            Some(TermId(input.term_id)),
+        )
+        .await?;
+        let max_score = input.max_score.unwrap_or(100.0);
+        if !(max_score.is_finite() && max_score > 0.0) {
+            errors.push(FieldError::new("input.maxScore", "must be greater than 0"));
+        }
+        if let (Some(term), Some(day)) = (&term, input.assessment_date)
+            && !(term.start_date..=term.end_date).contains(&day)
+        {
+            errors.push(FieldError::new(
+                "input.assessmentDate",
+                "must be inside the term",
+            ));
+        }
+        done(errors)?;
+        let now = Utc::now();
+        let row = tx
+            .insert(assessment::ActiveModel {
+                id: Set(AssessmentId::generate()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                status: Set(enums::RecordStatus::Active),
+                subject_id: Set(SubjectId(input.subject_id)),
+                term_id: Set(TermId(input.term_id)),
+                class_id: Set(input.class_id.map(ClassId)),
+                title: Set(title),
+                category: Set(input.category.into()),
+                max_score: Set(max_score),
+                assessment_date: Set(input.assessment_date),
+                ..Default::default()
+            })
+            .await?;
+        tx.commit().await?;
+        Ok(Assessment(row))
+    }
+
+    /// Adds a line to a student's history.
+    async fn add_academic_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The line.")] input: AddAcademicHistoryInput,
+    ) -> ApiResult<AcademicHistory> {
+        use entity::academic_history;
+        let (_, tx) = scoped(ctx, Permission::StudentsWrite).await?;
+        let mut errors = Vec::new();
+        must_exist::<student::Entity>(
+            &tx,
+            &mut errors,
+            "input.studentId",
+            Some(StudentId(input.student_id)),
+        )
+        .await?;
+        let year_label = required_text(&mut errors, "input.yearLabel", &input.year_label);
+        if input.grade_level.is_some_and(|l| !(1..=12).contains(&l)) {
+            errors.push(FieldError::new(
+                "input.gradeLevel",
+                "must be between 1 and 12",
+            ));
+        }
+        if input
+            .final_score
+            .is_some_and(|s| !(s.is_finite() && (0.0..=100.0).contains(&s)))
+        {
+            errors.push(FieldError::new(
+                "input.finalScore",
+                "must be between 0 and 100",
+            ));
+        }
+        done(errors)?;
+        let now = Utc::now();
+        let row = tx
+            .insert(academic_history::ActiveModel {
+                id: Set(AcademicHistoryId::generate()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                student_id: Set(StudentId(input.student_id)),
+                year_label: Set(year_label),
+                previous_school: Set(input.previous_school.as_deref().and_then(clean_text)),
+                grade_level: Set(input.grade_level),
+                subject_name: Set(input.subject_name.as_deref().and_then(clean_text)),
+                final_score: Set(input.final_score),
+                notes: Set(input.notes.as_deref().and_then(clean_text)),
+                ..Default::default()
+            })
+            .await?;
+        tx.commit().await?;
+        Ok(AcademicHistory(row))
+    }
+}

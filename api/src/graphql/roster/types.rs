@@ -8,7 +8,7 @@ use entity::{
 };
 use uuid::Uuid;
 
-use super::records::{Enrollment, HealthRecord, Incident, StudentGuardian};
+use super::records::{AcademicHistory, Enrollment, HealthRecord, Incident, StudentGuardian};
 use crate::{
     auth::Permission,
     error::{ApiError, ApiResult},
@@ -208,6 +208,19 @@ impl Student {
             .unwrap_or_default()
             .into_iter()
             .map(HealthRecord)
+            .collect())
+    }
+    /// The student's history from earlier years or schools.
+    async fn academic_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<AcademicHistory>> {
+        let rows = loaders(ctx)?
+            .history_by_student
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(AcademicHistory)
             .collect())
     }
     /// The classes the student is enrolled in.
