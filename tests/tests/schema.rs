@@ -82,6 +82,15 @@ async fn every_type_field_argument_and_enum_value_is_described() {
     );
 }
 
+/// Whether an input name would pick a school (`schoolId`, `school_id`, `school`, `schoolSlug`, …);
+/// free text such as `previousSchool` does not.
+fn names_a_school(lower_name: &str) -> bool {
+    let compact = lower_name.replace('_', "");
+    compact == "school"
+        || (compact.starts_with("school")
+            && (compact.ends_with("id") || compact.ends_with("ids") || compact.ends_with("slug")))
+}
+
 #[tokio::test]
 async fn no_input_or_argument_can_name_a_school_id() {
     let schema = api::graphql::schema_builder().finish();
@@ -92,14 +101,14 @@ async fn no_input_or_argument_can_name_a_school_id() {
         let name = ty["name"].as_str().unwrap();
         for field in ty["inputFields"].as_array().into_iter().flatten() {
             let field_name = field["name"].as_str().unwrap().to_lowercase();
-            if field_name.contains("school") {
+            if names_a_school(&field_name) {
                 offenders.push(format!("{name}.{field_name}"));
             }
         }
         for field in ty["fields"].as_array().into_iter().flatten() {
             for arg in field["args"].as_array().into_iter().flatten() {
                 let arg_name = arg["name"].as_str().unwrap().to_lowercase();
-                if arg_name.contains("school") {
+                if names_a_school(&arg_name) {
                     offenders.push(format!(
                         "{name}.{}({arg_name})",
                         field["name"].as_str().unwrap()
@@ -112,4 +121,18 @@ async fn no_input_or_argument_can_name_a_school_id() {
         offenders.is_empty(),
         "the school comes from the request context, never from input: {offenders:?}"
     );
+}
+
+#[test]
+fn the_school_name_check_catches_ids_and_slugs_but_not_free_text() {
+    for name in [
+        "schoolid",
+        "school_id",
+        "school",
+        "schoolslug",
+        "school_ids",
+    ] {
+        assert!(names_a_school(name), "{name}");
+    }
+    assert!(!names_a_school("previousschool"));
 }
