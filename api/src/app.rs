@@ -199,18 +199,14 @@ impl Application {
     /// (port 0 picks a free port: see [`Application::local_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Migrations run as the owner; the service then runs as the restricted role.
-        let owner = db::connect(&config.database_url).await?;
+        let owner = db::connect_for_migrations(&config.database_url).await?;
         let pending = Migrator::get_pending_migrations(&owner).await?.len();
         if pending > 0 {
             tracing::info!(pending, "applying migrations");
             Migrator::up(&owner, None).await?;
         }
-        let runtime = if db::is_postgres(&config.database_url) {
-            owner.close().await?;
-            db::connect_runtime(&config).await?
-        } else {
-            owner
-        };
+        owner.close().await?;
+        let runtime = db::connect_runtime(&config).await?;
         let problems = db::runtime_role_problems(&runtime).await?;
         if !problems.is_empty() {
             let list = problems.join("; ");

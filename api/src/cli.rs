@@ -76,7 +76,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             app.run_until(shutdown_signal()).await?;
         }
         Command::Bootstrap => {
-            let owner = db::connect(&config.database_url).await?;
+            let owner = db::connect_for_migrations(&config.database_url).await?;
             Migrator::up(&owner, None).await?;
             owner.close().await?;
             let runtime = db::connect_runtime(&config).await?;
@@ -89,7 +89,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
         }
         Command::Demo { students } => {
-            let owner = db::connect(&config.database_url).await?;
+            let owner = db::connect_for_migrations(&config.database_url).await?;
             Migrator::up(&owner, None).await?;
             owner.close().await?;
             let runtime = db::connect_runtime(&config).await?;
@@ -132,7 +132,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             out.write_all(crate::graphql::sdl().as_bytes())?;
         }
         Command::Migrate { action } => {
-            let conn = db::connect(&config.database_url).await?;
+            let conn = db::connect_for_migrations(&config.database_url).await?;
             let mut out = std::io::stdout().lock();
             match action {
                 MigrateAction::Up { steps } => {

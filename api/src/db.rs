@@ -18,6 +18,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_as(url, None).await
 }
 
+/// A connection for running migrations: on SQLite a single connection, so schema changes are
+/// made and read back on one connection, never interleaved across a pool.
+pub async fn connect_for_migrations(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if is_postgres(url) {
+        return connect(url).await;
+    }
+    connect_with(url, None, 1).await
+}
+
 /// Whether `url` is a PostgreSQL URL.
 pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -37,6 +46,14 @@ pub async fn connect_runtime(config: &Config) -> Result<DatabaseConnection, DbEr
 }
 
 async fn connect_as(url: &str, role: Option<&'static str>) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, role, 16).await
+}
+
+async fn connect_with(
+    url: &str,
+    role: Option<&'static str>,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(url)
         && let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
@@ -50,7 +67,7 @@ async fn connect_as(url: &str, role: Option<&'static str>) -> Result<DatabaseCon
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(16)
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))

@@ -208,9 +208,10 @@ async fn sqlite_template() -> PathBuf {
                 "template-{FINGERPRINT}-{}.tmp",
                 uuid::Uuid::new_v4().simple()
             ));
-            let conn = Database::connect(format!("sqlite://{}?mode=rwc", tmp.display()))
-                .await
-                .expect("template db");
+            let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", tmp.display()));
+            // One connection: schema changes are made and read back on the same connection.
+            options.max_connections(1).sqlx_logging(false);
+            let conn = Database::connect(options).await.expect("template db");
             Migrator::up(&conn, None)
                 .await
                 .expect("migrate SQLite template");

@@ -5,9 +5,15 @@
 use migration::{Migrator, MigratorTrait};
 use tests::{TestDb, backend_tests, catalog};
 
+struct Migrations {
+    conn: sea_orm::DatabaseConnection,
+}
+
 backend_tests! {
     async fn migrations_go_up_down_and_up_again_to_the_same_schema(backend) {
-        let db = TestDb::empty(backend).await;
+        let test_db = TestDb::empty(backend).await;
+        // Migrations run the way the server runs them (one connection on SQLite).
+        let db = Migrations { conn: api::db::connect_for_migrations(&test_db.url).await.unwrap() };
         assert!(catalog::read(&db.conn).await.is_empty(), "starts empty");
 
         Migrator::up(&db.conn, None).await.expect("up");

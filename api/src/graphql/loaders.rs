@@ -36,6 +36,11 @@ use sea_orm::{
 /// A loader's error: cloneable, as DataLoader requires.
 pub type LoadError = Arc<DbErr>;
 
+/// A loader's error as the API answers it (logged, never shown).
+pub fn load_error(error: LoadError) -> crate::error::ApiError {
+    crate::error::ApiError::internal(error)
+}
+
 /// How long a loader waits to gather keys before querying, once the request is between polls
 /// (see [`PollGate`]). The gate does the gathering, so no timer is needed.
 pub const LOADER_DELAY: Duration = Duration::ZERO;

@@ -16,7 +16,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel, SqlErr};
 use uuid::Uuid;
 
 use super::{
-    mutation::{done, must_exist, required_text},
+    mutation::{conflict_or_internal, done, must_exist, required_text},
     types::{AttendanceRecord, AttendanceStatus, Class, Subject, Teacher},
 };
 use crate::{
@@ -106,16 +106,6 @@ fn is_still_referenced(err: &DbErr) -> bool {
     ) || err.to_string().contains("FOREIGN KEY constraint failed")
 }
 
-fn conflict(err: DbErr, field: &str, what: &str) -> ApiError {
-    match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict {
-            field: field.to_owned(),
-            message: format!("{what} already exists in this school"),
-        },
-        _ => ApiError::internal(err),
-    }
-}
-
 async fn remove<E: TenantScoped>(
     ctx: &Context<'_>,
     id: E::Id,
@@ -145,7 +135,7 @@ async fn set_teachers(tx: &TenantTx, class: ClassId, teachers: &[TeacherId]) -> 
         .collect();
     tx.insert_many(rows)
         .await
-        .map_err(|e| conflict(e, "input.teacherIds", "this teacher assignment"))?;
+        .map_err(|e| conflict_or_internal(e, "input.teacherIds", "this teacher assignment"))?;
     Ok(())
 }
 
@@ -240,7 +230,7 @@ impl ManageMutation {
         let updated = match tx.update(row).await {
             Ok(updated) => updated,
             Err(TenantError::Db(e)) => {
-                return Err(conflict(
+                return Err(conflict_or_internal(
                     e,
                     "input.name",
                     "a class with this name in this year",
@@ -289,7 +279,11 @@ impl ManageMutation {
         let updated = match tx.update(row).await {
             Ok(updated) => updated,
             Err(TenantError::Db(e)) => {
-                return Err(conflict(e, "input.name", "a subject with this name"));
+                return Err(conflict_or_internal(
+                    e,
+                    "input.name",
+                    "a subject with this name",
+                ));
             }
             Err(e) => return Err(removal_error("subject")(e)),
         };

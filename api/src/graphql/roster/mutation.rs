@@ -171,7 +171,7 @@ pub struct RecordAttendanceInput {
     pub note: Option<String>,
 }
 
-fn conflict_or_internal(err: DbErr, field: &str, what: &str) -> ApiError {
+pub(super) fn conflict_or_internal(err: DbErr, field: &str, what: &str) -> ApiError {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict {
             field: field.to_owned(),
@@ -210,6 +210,53 @@ pub(super) async fn must_exist<E: TenantScoped>(
         errors.push(FieldError::new(field, "no such record in this school"));
     }
     Ok(found)
+}
+
+/// What grades and assessments both refer to.
+pub(super) struct ScoredWork {
+    pub(super) subject: Uuid,
+    pub(super) term: Uuid,
+    pub(super) class: Option<Uuid>,
+    pub(super) max_score: Option<f64>,
+}
+
+/// Checks that the subject, term and class are records of this school and that the maximum score
+/// is positive; returns the maximum score (100 when not given) and the term.
+pub(super) async fn check_scored_work(
+    tx: &TenantTx,
+    errors: &mut Vec<FieldError>,
+    work: ScoredWork,
+) -> ApiResult<(f64, Option<term::Model>)> {
+    must_exist::<subject::Entity>(tx, errors, "input.subjectId", Some(SubjectId(work.subject)))
+        .await?;
+    must_exist::<class::Entity>(tx, errors, "input.classId", work.class.map(ClassId)).await?;
+    let term =
+        must_exist::<term::Entity>(tx, errors, "input.termId", Some(TermId(work.term))).await?;
+    let max_score = work.max_score.unwrap_or(100.0);
+    if !(max_score.is_finite() && max_score > 0.0) {
+        errors.push(FieldError::new("input.maxScore", "must be greater than 0"));
+    }
+    Ok((max_score, term))
+}
+
+/// Checks that `date`, when given, falls inside `term`.
+pub(super) fn date_in_term(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    term: Option<&term::Model>,
+    date: Option<NaiveDate>,
+) {
+    if let (Some(term), Some(date)) = (term, date)
+        && !(term.start_date..=term.end_date).contains(&date)
+    {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "must be inside the term ({} to {})",
+                term.start_date, term.end_date
+            ),
+        ));
+    }
 }
 
 pub(super) fn done(errors: Vec<FieldError>) -> ApiResult<()> {
@@ -618,48 +665,29 @@ impl RosterMutation {
             Some(StudentId(input.student_id)),
         )
         .await?;
-        must_exist::<subject::Entity>(
+        let (max_score, term) = check_scored_work(
             &tx,
             &mut errors,
-            "input.subjectId",
-            Some(SubjectId(input.subject_id)),
+            ScoredWork {
+                subject: input.subject_id,
+                term: input.term_id,
+                class: input.class_id,
+                max_score: input.max_score,
+            },
         )
         .await?;
-        must_exist::<class::Entity>(
-            &tx,
-            &mut errors,
-            "input.classId",
-            input.class_id.map(ClassId),
-        )
-        .await?;
-        let term = must_exist::<term::Entity>(
-            &tx,
-            &mut errors,
-            "input.termId",
-            Some(TermId(input.term_id)),
-        )
-        .await?;
-        let max_score = input.max_score.unwrap_or(100.0);
-        if !(max_score.is_finite() && max_score > 0.0) {
-            errors.push(FieldError::new("input.maxScore", "must be greater than 0"));
-        }
         if !(input.score.is_finite() && (0.0..=max_score).contains(&input.score)) {
             errors.push(FieldError::new(
                 "input.score",
                 format!("must be between 0 and {max_score}"),
             ));
         }
-        if let Some(term) = &term
-            && !(term.start_date..=term.end_date).contains(&input.graded_on)
-        {
-            errors.push(FieldError::new(
-                "input.gradedOn",
-                format!(
-                    "must be inside the term ({} to {})",
-                    term.start_date, term.end_date
-                ),
-            ));
-        }
+        date_in_term(
+            &mut errors,
+            "input.gradedOn",
+            term.as_ref(),
+            Some(input.graded_on),
+        );
         done(errors)?;
         let now = Utc::now();
         let row = tx

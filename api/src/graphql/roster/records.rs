@@ -11,20 +11,19 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    mutation::{done, must_exist, required_text},
+    mutation::{ScoredWork, check_scored_work, date_in_term, done, must_exist, required_text},
     types::{Class, Student},
 };
 use crate::{
     auth::Permission,
     domain::{StudentTz, clean_text},
     error::{ApiError, ApiResult, FieldError},
-    graphql::context::{loaders, scoped},
+    graphql::{
+        context::{loaders, scoped},
+        loaders::load_error,
+    },
     services::audit,
 };
-
-fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> ApiError {
-    ApiError::internal(e)
-}
 
 /// A guardian (parent) of students.
 #[derive(Debug, Clone)]
@@ -172,7 +171,7 @@ impl Enrollment {
             .class
             .load_one(self.0.class_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Class))
     }
     /// The student.
@@ -181,7 +180,7 @@ impl Enrollment {
             .student
             .load_one(self.0.student_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Student))
     }
     /// First day.
@@ -508,7 +507,7 @@ impl Assessment {
             .subject
             .load_one(self.0.subject_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(super::types::Subject))
     }
     /// The term.
@@ -517,7 +516,7 @@ impl Assessment {
             .term
             .load_one(self.0.term_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(super::types::Term))
     }
 }
@@ -712,43 +711,27 @@ impl HistoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The assessment.")] input: CreateAssessmentInput,
     ) -> ApiResult<Assessment> {
-        use entity::{assessment, subject, term};
+        use entity::assessment;
         let (_, tx) = scoped(ctx, Permission::GradesWrite).await?;
         let mut errors = Vec::new();
         let title = required_text(&mut errors, "input.title", &input.title);
-        must_exist::<subject::Entity>(
+        let (max_score, term) = check_scored_work(
             &tx,
             &mut errors,
-            "input.subjectId",
-            Some(SubjectId(input.subject_id)),
+            ScoredWork {
+                subject: input.subject_id,
+                term: input.term_id,
+                class: input.class_id,
+                max_score: input.max_score,
+            },
         )
         .await?;
-        must_exist::<class::Entity>(
-            &tx,
+        date_in_term(
             &mut errors,
-            "input.classId",
-            input.class_id.map(ClassId),
-        )
-        .await?;
-        let term = must_exist::<term::Entity>(
-            &tx,
-            &mut errors,
-            "input.termId",
-            Some(TermId(input.term_id)),
-        )
-        .await?;
-        let max_score = input.max_score.unwrap_or(100.0);
-        if !(max_score.is_finite() && max_score > 0.0) {
-            errors.push(FieldError::new("input.maxScore", "must be greater than 0"));
-        }
-        if let (Some(term), Some(day)) = (&term, input.assessment_date)
-            && !(term.start_date..=term.end_date).contains(&day)
-        {
-            errors.push(FieldError::new(
-                "input.assessmentDate",
-                "must be inside the term",
-            ));
-        }
+            "input.assessmentDate",
+            term.as_ref(),
+            input.assessment_date,
+        );
         done(errors)?;
         let now = Utc::now();
         let row = tx

@@ -11,8 +11,11 @@ use uuid::Uuid;
 use super::records::{AcademicHistory, Enrollment, HealthRecord, Incident, StudentGuardian};
 use crate::{
     auth::Permission,
-    error::{ApiError, ApiResult},
-    graphql::context::{health_reads, loaders, require},
+    error::ApiResult,
+    graphql::{
+        context::{health_reads, loaders, require},
+        loaders::load_error,
+    },
 };
 
 macro_rules! mirror_enum {
@@ -85,10 +88,6 @@ mirror_enum! {
     }
 }
 
-fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> ApiError {
-    ApiError::internal(e)
-}
-
 /// A student of the school.
 #[derive(Debug, Clone)]
 pub struct Student(pub student::Model);
@@ -149,7 +148,7 @@ impl Student {
             .class
             .load_one(id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Class))
     }
     /// The student's grades, oldest first.
@@ -158,7 +157,7 @@ impl Student {
             .grades_by_student
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Grade).collect())
     }
     /// The student's guardians.
@@ -168,13 +167,13 @@ impl Student {
             .guardians_of_student
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .unwrap_or_default();
         let guardians = loaders
             .guardian
             .load_many(links.iter().map(|l| l.guardian_id))
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(links
             .into_iter()
             .filter_map(|link| {
@@ -191,7 +190,7 @@ impl Student {
             .incidents_by_student
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Incident).collect())
     }
     /// The student's health records. Needs `health:read`; every read is written to the audit
@@ -203,7 +202,7 @@ impl Student {
             .health_by_student
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows
             .unwrap_or_default()
             .into_iter()
@@ -216,7 +215,7 @@ impl Student {
             .history_by_student
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows
             .unwrap_or_default()
             .into_iter()
@@ -229,7 +228,7 @@ impl Student {
             .enrollments_by_student
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows
             .unwrap_or_default()
             .into_iter()
@@ -242,7 +241,7 @@ impl Student {
             .attendance_by_student
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows
             .unwrap_or_default()
             .into_iter()
@@ -284,7 +283,7 @@ impl Class {
             .academic_year
             .load_one(self.0.academic_year_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(AcademicYear))
     }
     /// The subject of a scheduled class.
@@ -296,7 +295,7 @@ impl Class {
             .subject
             .load_one(id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Subject))
     }
     /// The students whose homeroom this is, by name.
@@ -305,7 +304,7 @@ impl Class {
             .students_by_class
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Student).collect())
     }
     /// The class's teachers.
@@ -315,13 +314,13 @@ impl Class {
             .teachers_of_class
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .unwrap_or_default();
         let teachers = loaders
             .teacher
             .load_many(links.iter().map(|l| l.teacher_id))
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(links
             .iter()
             .filter_map(|l| teachers.get(&l.teacher_id).cloned().map(Teacher))
@@ -367,13 +366,13 @@ impl Teacher {
             .classes_of_teacher
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .unwrap_or_default();
         let classes = loaders
             .class
             .load_many(links.iter().map(|l| l.class_id))
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(links
             .iter()
             .filter_map(|l| classes.get(&l.class_id).cloned().map(Class))
@@ -435,7 +434,7 @@ impl AcademicYear {
             .terms_by_year
             .load_one(self.0.id)
             .await
-            .map_err(load_err)?;
+            .map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Term).collect())
     }
 }
@@ -469,7 +468,7 @@ impl Term {
             .academic_year
             .load_one(self.0.academic_year_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(AcademicYear))
     }
 }
@@ -523,7 +522,7 @@ impl Grade {
             .student
             .load_one(self.0.student_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Student))
     }
     /// The subject.
@@ -532,7 +531,7 @@ impl Grade {
             .subject
             .load_one(self.0.subject_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Subject))
     }
     /// The term.
@@ -541,7 +540,7 @@ impl Grade {
             .term
             .load_one(self.0.term_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Term))
     }
 }
@@ -579,7 +578,7 @@ impl AttendanceRecord {
             .student
             .load_one(self.0.student_id)
             .await
-            .map_err(load_err)?
+            .map_err(load_error)?
             .map(Student))
     }
 }
