@@ -134,6 +134,8 @@ backend_tests! {
         assert_eq!(first["recordAttendance"]["id"], again["recordAttendance"]["id"]);
         assert_eq!(again["recordAttendance"]["status"], "EXCUSED");
         let list = app.ok(&who, "{ attendance(filter: { status: EXCUSED }) { totalCount } }", json!({})).await;
+        let (_, summer) = app.gql(&who, "mutation($s: UUID!) { recordAttendance(input: { studentId: $s, date: \"2026-08-01\", status: ABSENT }) { id } }", json!({ "s": r.students[0] })).await;
+        assert_eq!(fields_of(&summer), ["input.date"], "{summer}");
         assert_eq!(list["attendance"]["totalCount"], 1);
     }
 

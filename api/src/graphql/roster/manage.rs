@@ -16,7 +16,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel, SqlErr};
 use uuid::Uuid;
 
 use super::{
-    mutation::{conflict_or_internal, done, must_exist, required_text},
+    mutation::{conflict_or_internal, date_in_a_term, done, must_exist, required_text},
     types::{AttendanceRecord, AttendanceStatus, Class, Subject, Teacher},
 };
 use crate::{
@@ -327,6 +327,7 @@ impl ManageMutation {
     ) -> ApiResult<Vec<AttendanceRecord>> {
         let (_, tx) = scoped(ctx, Permission::AttendanceWrite).await?;
         let mut errors = Vec::new();
+        date_in_a_term(&tx, &mut errors, "input.date", input.date).await?;
         let period = input.period.unwrap_or(0);
         if !(0..=12).contains(&period) {
             errors.push(FieldError::new("input.period", "must be between 0 and 12"));

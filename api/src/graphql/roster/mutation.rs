@@ -239,6 +239,30 @@ pub(super) async fn check_scored_work(
     Ok((max_score, term))
 }
 
+/// Checks that `date` falls inside one of the school's terms (attendance is taken on school
+/// days).
+pub(super) async fn date_in_a_term(
+    tx: &TenantTx,
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    date: NaiveDate,
+) -> ApiResult<()> {
+    let term = tx
+        .one(
+            tx.find::<term::Entity>()
+                .filter(term::Column::StartDate.lte(date))
+                .filter(term::Column::EndDate.gte(date)),
+        )
+        .await?;
+    if term.is_none() {
+        errors.push(FieldError::new(
+            field,
+            "must fall inside one of the school's terms",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `date`, when given, falls inside `term`.
 pub(super) fn date_in_term(
     errors: &mut Vec<FieldError>,
@@ -736,6 +760,7 @@ impl RosterMutation {
             input.class_id.map(ClassId),
         )
         .await?;
+        date_in_a_term(&tx, &mut errors, "input.date", input.date).await?;
         let period = input.period.unwrap_or(0);
         if !(0..=12).contains(&period) {
             errors.push(FieldError::new("input.period", "must be between 0 and 12"));
