@@ -366,4 +366,20 @@ backend_tests! {
         let history = app.ok(&who, "query($s: UUID!) { student(id: $s) { academicHistory { previousSchool finalScore } } }", json!({ "s": r.students[1] })).await;
         assert_eq!(history["student"]["academicHistory"], json!([{ "previousSchool": "אורט", "finalScore": 91.0 }]));
     }
+
+    async fn guardians_enrollments_and_terms_can_be_changed_or_removed(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        let guardian = app.ok(&who, "mutation($s: UUID!) { createGuardian(input: { firstName: \"g\", lastName: \"g\", studentIds: [$s] }) { id } }", json!({ "s": r.students[0] })).await["createGuardian"]["id"].clone();
+        let enrollment = app.ok(&who, "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }", json!({ "c": r.class, "s": r.students[0] })).await["enrollStudent"]["id"].clone();
+        app.ok(&who, "mutation($g: UUID!, $e: UUID!) { deleteGuardian(id: $g) deleteEnrollment(id: $e) }", json!({ "g": guardian, "e": enrollment })).await;
+        let after = app.ok(&who, "query($s: UUID!) { student(id: $s) { guardians { relationship } enrollments { id } } }", json!({ "s": r.students[0] })).await;
+        assert_eq!(after["student"], json!({ "guardians": [], "enrollments": [] }));
+        let term = app.ok(&who, "mutation($t: UUID!) { updateTerm(id: $t, input: { name: \"מחצית א׳\", endDate: \"2026-02-05\" }) { name endDate } }", json!({ "t": r.term })).await;
+        assert_eq!(term["updateTerm"], json!({ "name": "מחצית א׳", "endDate": "2026-02-05" }));
+        let (_, outside) = app.gql(&who, "mutation($t: UUID!) { updateTerm(id: $t, input: { endDate: \"2026-07-30\" }) { name } }", json!({ "t": r.term })).await;
+        assert_eq!(fields_of(&outside), ["input.startDate"], "{outside}");
+    }
 }

@@ -185,6 +185,21 @@ const CALLS: &[Call] = &[
         &[("a", "student")],
     ),
     (
+        "deleteGuardian",
+        "mutation($a: UUID!) { deleteGuardian(id: $a) }",
+        &[("a", "guardian")],
+    ),
+    (
+        "deleteEnrollment",
+        "mutation($a: UUID!) { deleteEnrollment(id: $a) }",
+        &[("a", "enrollment")],
+    ),
+    (
+        "updateTerm",
+        "mutation($a: UUID!) { updateTerm(id: $a, input: { name: \"x\" }) { id } }",
+        &[("a", "term")],
+    ),
+    (
         "revokeApiToken",
         "mutation($a: UUID!) { revokeApiToken(id: $a) { id } }",
         &[("a", "api_token")],
@@ -362,9 +377,12 @@ backend_tests! {
         app.ok(&b, "mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 90, gradedOn: \"2025-10-01\" }) { id } }", json!({ "s": student, "sub": subject, "t": term })).await;
         app.ok(&b, "mutation($s: UUID!) { recordAttendance(input: { studentId: $s, date: \"2025-10-01\", status: PRESENT }) { id } }", json!({ "s": student })).await;
         let api_token = app.ok(&b, "mutation { createApiToken(input: { name: \"b\", role: VIEWER }) { apiToken { id } } }", json!({})).await["createApiToken"]["apiToken"]["id"].clone();
+        let guardian = app.ok(&b, "mutation($s: UUID!) { createGuardian(input: { firstName: \"g\", lastName: \"g\", studentIds: [$s] }) { id } }", json!({ "s": student })).await["createGuardian"]["id"].clone();
+        let enrollment = app.ok(&b, "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }", json!({ "c": class, "s": student })).await["enrollStudent"]["id"].clone();
         let user = app.add_member(&root, "school-b", "b-teacher@example.org", "TEACHER").await;
         let b_ids = json!({ "year": year, "term": term, "subject": subject, "teacher": teacher, "class": class,
-                            "student": student, "api_token": api_token, "user": user });
+                            "student": student, "api_token": api_token, "user": user,
+                            "guardian": guardian, "enrollment": enrollment });
 
         // School A has the same shapes of data, so that "found in A" can't explain a difference.
         let a_admin = app.member_token(&root, FIRST_SCHOOL, "a-admin@example.org", "ADMIN").await;
@@ -381,6 +399,8 @@ backend_tests! {
                     entity::term::Entity::find().all(&conn).await.unwrap(),
                     entity::api_token::Entity::find().all(&conn).await.unwrap(),
                     entity::membership::Entity::find().all(&conn).await.unwrap(),
+                    entity::guardian::Entity::find().all(&conn).await.unwrap(),
+                    entity::enrollment::Entity::find().all(&conn).await.unwrap(),
                 )
             }
         };

@@ -59,6 +59,17 @@ pub struct UpdateSubjectInput {
     pub code: Option<String>,
 }
 
+/// Changes to a term; fields left out stay as they are.
+#[derive(Debug, InputObject)]
+pub struct UpdateTermInput {
+    /// The term's name (unique in its year).
+    pub name: Option<String>,
+    /// First day (inside the year).
+    pub start_date: Option<NaiveDate>,
+    /// Last day (inside the year).
+    pub end_date: Option<NaiveDate>,
+}
+
 /// One student's line of a roll call.
 #[derive(Debug, InputObject)]
 pub struct RollCallEntry {
@@ -316,6 +327,75 @@ impl ManageMutation {
         #[graphql(desc = "The year's id.")] id: Uuid,
     ) -> ApiResult<bool> {
         remove::<academic_year::Entity>(ctx, AcademicYearId(id), "academic year").await
+    }
+
+    /// Removes a guardian and their links to students.
+    async fn delete_guardian(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The guardian's id.")] id: Uuid,
+    ) -> ApiResult<bool> {
+        remove::<entity::guardian::Entity>(ctx, GuardianId(id), "guardian").await
+    }
+
+    /// Ends a student's enrollment in a class (removes it).
+    async fn delete_enrollment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The enrollment's id.")] id: Uuid,
+    ) -> ApiResult<bool> {
+        remove::<entity::enrollment::Entity>(ctx, EnrollmentId(id), "enrollment").await
+    }
+
+    /// Changes a term's name or dates (which must stay inside its academic year).
+    async fn update_term(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The term's id.")] id: Uuid,
+        #[graphql(desc = "The changes.")] input: UpdateTermInput,
+    ) -> ApiResult<super::types::Term> {
+        let (_, tx) = scoped(ctx, Permission::StudentsWrite).await?;
+        let current = tx
+            .get::<term::Entity>(TermId(id))
+            .await?
+            .ok_or(ApiError::NotFound("term"))?;
+        let year = tx
+            .get::<academic_year::Entity>(current.academic_year_id)
+            .await?
+            .ok_or(ApiError::NotFound("term"))?;
+        let mut errors = Vec::new();
+        let start = input.start_date.unwrap_or(current.start_date);
+        let end = input.end_date.unwrap_or(current.end_date);
+        if end <= start {
+            errors.push(FieldError::new("input.endDate", "must be after startDate"));
+        }
+        if start < year.start_date || end > year.end_date {
+            errors.push(FieldError::new(
+                "input.startDate",
+                "the term must lie inside its academic year",
+            ));
+        }
+        let mut row = current.into_active_model();
+        if let Some(name) = &input.name {
+            row.name = Set(required_text(&mut errors, "input.name", name));
+        }
+        done(errors)?;
+        row.start_date = Set(start);
+        row.end_date = Set(end);
+        row.updated_at = Set(Utc::now());
+        let updated = match tx.update(row).await {
+            Ok(updated) => updated,
+            Err(TenantError::Db(e)) => {
+                return Err(conflict_or_internal(
+                    e,
+                    "input.name",
+                    "a term with this name in this year",
+                ));
+            }
+            Err(e) => return Err(removal_error("term")(e)),
+        };
+        tx.commit().await?;
+        Ok(super::types::Term(updated))
     }
 
     /// Takes a roll call: sets many students' attendance for one date and period in one
