@@ -83,14 +83,29 @@ pin_project_lite::pin_project! {
     pub struct Gated<F> {
         #[pin]
         inner: F,
-        gate: Arc<PollGate>,
+        gate: GateGuard,
     }
 }
 
 impl<F> Gated<F> {
     /// Wraps `inner`.
     pub fn new(inner: F, gate: Arc<PollGate>) -> Self {
-        Self { inner, gate }
+        Self {
+            inner,
+            gate: GateGuard(gate),
+        }
+    }
+}
+
+/// Opens the gate when the request is dropped (a client that went away), so batches waiting on
+/// it finish instead of waiting forever.
+#[derive(Debug)]
+struct GateGuard(Arc<PollGate>);
+
+impl Drop for GateGuard {
+    fn drop(&mut self) {
+        self.0.polling.store(false, Ordering::SeqCst);
+        self.0.idle.notify_waiters();
     }
 }
 
@@ -117,7 +132,7 @@ impl<F: Future> Future for Gated<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        this.gate.polling.store(true, Ordering::SeqCst);
+        this.gate.0.polling.store(true, Ordering::SeqCst);
         let flag = Arc::new(WakeFlag {
             inner: cx.waker().clone(),
             woken: AtomicBool::new(false),
@@ -127,8 +142,8 @@ impl<F: Future> Future for Gated<F> {
         // Woken during its own poll: it will be polled again at once, so the level is not
         // finished; stay closed.
         if result.is_ready() || !flag.woken.load(Ordering::SeqCst) {
-            this.gate.polling.store(false, Ordering::SeqCst);
-            this.gate.idle.notify_waiters();
+            this.gate.0.polling.store(false, Ordering::SeqCst);
+            this.gate.0.idle.notify_waiters();
         }
         result
     }
@@ -419,5 +434,65 @@ impl Loaders {
                 gate,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut TaskContext::from_waker(Waker::noop()))
+    }
+
+    #[tokio::test]
+    async fn the_gate_stays_closed_while_the_request_keeps_working_and_opens_when_it_waits() {
+        let gate = Arc::new(PollGate::default());
+        let mut turns = 0;
+        // Wakes itself twice (a long list resolved over several polls), then waits.
+        let mut request = Box::pin(Gated::new(
+            std::future::poll_fn(move |cx| {
+                turns += 1;
+                if turns <= 2 {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::<()>::Pending
+            }),
+            gate.clone(),
+        ));
+        assert!(poll_once(request.as_mut()).is_pending());
+        assert!(
+            gate.polling.load(Ordering::SeqCst),
+            "closed: the request woke itself"
+        );
+        assert!(poll_once(request.as_mut()).is_pending());
+        assert!(gate.polling.load(Ordering::SeqCst));
+        assert!(poll_once(request.as_mut()).is_pending());
+        assert!(
+            !gate.polling.load(Ordering::SeqCst),
+            "open: the request now waits"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_request_opens_the_gate_for_waiting_batches() {
+        let gate = Arc::new(PollGate::default());
+        let mut request = Box::pin(Gated::new(
+            std::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                Poll::<()>::Pending
+            }),
+            gate.clone(),
+        ));
+        assert!(poll_once(request.as_mut()).is_pending());
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.wait_idle().await }
+        });
+        drop(request);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the batch goes ahead")
+            .expect("no panic");
     }
 }
