@@ -36,14 +36,7 @@ impl StudentTz {
         if padded == "000000000" {
             return Err(TzError::Zero);
         }
-        let sum: u32 = padded
-            .bytes()
-            .enumerate()
-            .map(|(i, b)| {
-                let product = u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 };
-                if product > 9 { product - 9 } else { product }
-            })
-            .sum();
+        let sum = weighted_digit_sum(padded.bytes().map(|b| u32::from(b - b'0')));
         if !sum.is_multiple_of(10) {
             return Err(TzError::CheckDigit);
         }
@@ -65,6 +58,18 @@ impl fmt::Display for StudentTz {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The national-id checksum of `digits`: weights 1, 2, 1, 2, … with a product over 9 reduced by
+/// 9. A valid id's sum is divisible by 10.
+pub fn weighted_digit_sum(digits: impl Iterator<Item = u32>) -> u32 {
+    digits
+        .enumerate()
+        .map(|(i, d)| {
+            let product = d * if i % 2 == 0 { 1 } else { 2 };
+            if product > 9 { product - 9 } else { product }
+        })
+        .sum()
 }
 
 /// Right-to-left and other bidirectional control characters that Hebrew spreadsheets insert.

@@ -216,13 +216,7 @@ pub async fn admin_count(db: &impl ConnectionTrait, school: SchoolId) -> Result<
 /// Bumps the user's token version: every token issued before stops working.
 pub async fn bump_token_version(db: &impl ConnectionTrait, user: UserId) -> Result<(), DbErr> {
     user::Entity::update_many()
-        .col_expr(
-            user::Column::TokenVersion,
-            sea_orm::sea_query::ExprTrait::add(
-                sea_orm::sea_query::Expr::col(user::Column::TokenVersion),
-                1,
-            ),
-        )
+        .col_expr(user::Column::TokenVersion, next_token_version())
         .col_expr(
             user::Column::UpdatedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
@@ -231,6 +225,11 @@ pub async fn bump_token_version(db: &impl ConnectionTrait, user: UserId) -> Resu
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// `token_version + 1`: every token issued before stops working.
+fn next_token_version() -> sea_orm::sea_query::Expr {
+    sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(user::Column::TokenVersion), 1)
 }
 
 /// An API token by the hash of its secret.
@@ -324,18 +323,13 @@ pub async fn set_password(
     user: UserId,
     hash: String,
 ) -> Result<(), DbErr> {
+    // One statement, so the new password and the end of old sessions land together.
     user::Entity::update_many()
         .col_expr(
             user::Column::PasswordHash,
             sea_orm::sea_query::Expr::value(hash),
         )
-        .col_expr(
-            user::Column::TokenVersion,
-            sea_orm::sea_query::ExprTrait::add(
-                sea_orm::sea_query::Expr::col(user::Column::TokenVersion),
-                1,
-            ),
-        )
+        .col_expr(user::Column::TokenVersion, next_token_version())
         .col_expr(
             user::Column::UpdatedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),

@@ -107,14 +107,7 @@ pub struct DemoSchool {
 /// A valid 9-digit Israeli id from 8 random digits and the computed check digit.
 pub fn national_id(rng: &mut SmallRng) -> String {
     let body: Vec<u32> = (0..8).map(|_| rng.random_range(0..10)).collect();
-    let sum: u32 = body
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let p = d * if i % 2 == 0 { 1 } else { 2 };
-            if p > 9 { p - 9 } else { p }
-        })
-        .sum();
+    let sum = crate::domain::weighted_digit_sum(body.iter().copied());
     let check = (10 - sum % 10) % 10;
     let mut id: String = body
         .iter()
