@@ -382,4 +382,33 @@ backend_tests! {
         let (_, outside) = app.gql(&who, "mutation($t: UUID!) { updateTerm(id: $t, input: { endDate: \"2026-07-30\" }) { name } }", json!({ "t": r.term })).await;
         assert_eq!(fields_of(&outside), ["input.startDate"], "{outside}");
     }
+
+    async fn guardians_enrollments_and_years_are_updated_in_place(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let who = As::token(&root);
+        let r = build_roster(&app, &who).await;
+        let guardian = app.ok(&who, "mutation($s: UUID!) { createGuardian(input: { firstName: \"רחל\", lastName: \"כהן\", studentIds: [$s], relationship: \"אם\" }) { id } }", json!({ "s": r.students[0] })).await["createGuardian"]["id"].clone();
+        let changed = app.ok(&who, "mutation($g: UUID!, $a: UUID!, $b: UUID!) { updateGuardian(id: $g, input: { phone: \"052-7654321\", email: \"rachel@example.org\", guardianTz: \"39337423\", studentIds: [$a, $b], relationship: \"סבתא\" }) { firstName phone email } }",
+            json!({ "g": guardian, "a": r.students[1], "b": r.students[2] })).await;
+        assert_eq!(changed["updateGuardian"], json!({ "firstName": "רחל", "phone": "052-7654321", "email": "rachel@example.org" }));
+        let links = app.ok(&who, "{ students { nodes { firstName guardians { relationship guardian { firstName } } } } }", json!({})).await;
+        let linked: Vec<(&str, usize, Option<&str>)> = links["students"]["nodes"].as_array().unwrap().iter()
+            .map(|s| (s["firstName"].as_str().unwrap(), s["guardians"].as_array().unwrap().len(), s["guardians"][0]["relationship"].as_str()))
+            .collect();
+        assert_eq!(linked, [("נועה", 0, None), ("יעל", 1, Some("סבתא")), ("אורי", 1, Some("סבתא"))], "links replaced, relationship set on each");
+
+        let enrollment = app.ok(&who, "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }", json!({ "c": r.class, "s": r.students[0] })).await["enrollStudent"]["id"].clone();
+        let e = app.ok(&who, "mutation($e: UUID!) { updateEnrollment(id: $e, input: { beginDate: \"2025-09-01\" }) { beginDate endDate } }", json!({ "e": enrollment })).await;
+        assert_eq!(e["updateEnrollment"], json!({ "beginDate": "2025-09-01", "endDate": null }));
+        let e = app.ok(&who, "mutation($e: UUID!) { updateEnrollment(id: $e, input: { endDate: \"2026-01-15\" }) { beginDate endDate } }", json!({ "e": enrollment })).await;
+        assert_eq!(e["updateEnrollment"], json!({ "beginDate": "2025-09-01", "endDate": "2026-01-15" }), "fields left out stay");
+
+        let next = app.ok(&who, "mutation { createAcademicYear(input: { name: \"2026-2027\", startDate: \"2026-09-01\", endDate: \"2027-06-20\" }) { id } }", json!({})).await["createAcademicYear"]["id"].clone();
+        let current = || app.ok(&who, "{ academicYears { name isCurrent } }", json!({}));
+        assert_eq!(current().await["academicYears"], json!([{ "name": "2026-2027", "isCurrent": false }, { "name": "2025-2026", "isCurrent": true }]));
+        let y = app.ok(&who, "mutation($y: UUID!) { updateAcademicYear(id: $y, input: { name: \"תשפ״ז\", isCurrent: true, endDate: \"2027-06-30\" }) { name endDate isCurrent } }", json!({ "y": next })).await;
+        assert_eq!(y["updateAcademicYear"], json!({ "name": "תשפ״ז", "endDate": "2027-06-30", "isCurrent": true }));
+        assert_eq!(current().await["academicYears"], json!([{ "name": "תשפ״ז", "isCurrent": true }, { "name": "2025-2026", "isCurrent": false }]), "only one current year");
+    }
 }

@@ -200,6 +200,21 @@ const CALLS: &[Call] = &[
         &[("a", "term")],
     ),
     (
+        "updateGuardian",
+        "mutation($a: UUID!, $b: UUID!) { updateGuardian(id: $a, input: { firstName: \"x\", studentIds: [$b] }) { id } }",
+        &[("a", "guardian"), ("b", "student")],
+    ),
+    (
+        "updateEnrollment",
+        "mutation($a: UUID!) { updateEnrollment(id: $a, input: { beginDate: \"2025-09-01\" }) { id } }",
+        &[("a", "enrollment")],
+    ),
+    (
+        "updateAcademicYear",
+        "mutation($a: UUID!) { updateAcademicYear(id: $a, input: { name: \"x\", isCurrent: true }) { id } }",
+        &[("a", "year")],
+    ),
+    (
         "revokeApiToken",
         "mutation($a: UUID!) { revokeApiToken(id: $a) { id } }",
         &[("a", "api_token")],
@@ -401,6 +416,8 @@ backend_tests! {
                     entity::membership::Entity::find().all(&conn).await.unwrap(),
                     entity::guardian::Entity::find().all(&conn).await.unwrap(),
                     entity::enrollment::Entity::find().all(&conn).await.unwrap(),
+                    entity::academic_year::Entity::find().all(&conn).await.unwrap(),
+                    entity::student_guardian::Entity::find().all(&conn).await.unwrap(),
                 )
             }
         };

@@ -39,6 +39,7 @@ pub struct Mutation(
     roster::records::RecordsMutation,
     roster::manage::ManageMutation,
     roster::records::HistoryMutation,
+    roster::updates::UpdatesMutation,
 );
 
 /// The service's GraphQL schema.

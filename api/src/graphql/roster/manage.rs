@@ -16,7 +16,9 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel, SqlErr};
 use uuid::Uuid;
 
 use super::{
-    mutation::{conflict_or_internal, date_in_a_term, done, must_exist, required_text},
+    mutation::{
+        conflict_or_internal, date_in_a_term, done, must_exist, optional_email, required_text,
+    },
     types::{AttendanceRecord, AttendanceStatus, Class, Subject, Teacher},
 };
 use crate::{
@@ -97,7 +99,7 @@ pub struct RecordAttendanceBatchInput {
 /// The most entries in one roll call.
 pub const MAX_ROLL_CALL: usize = 200;
 
-fn removal_error(what: &'static str) -> impl Fn(TenantError) -> ApiError {
+pub(super) fn removal_error(what: &'static str) -> impl Fn(TenantError) -> ApiError {
     move |e| match e {
         TenantError::NotFound => ApiError::NotFound(what),
         TenantError::Db(e) if is_still_referenced(&e) => ApiError::Conflict {
@@ -176,8 +178,12 @@ impl ManageMutation {
         if let Some(name) = &input.last_name {
             row.last_name = Set(required_text(&mut errors, "input.lastName", name));
         }
-        if let Some(email) = &input.email {
-            row.email = Set(clean_text(email));
+        if input.email.is_some() {
+            row.email = Set(optional_email(
+                &mut errors,
+                "input.email",
+                input.email.as_deref(),
+            ));
         }
         if let Some(phone) = &input.phone {
             row.phone = Set(clean_text(phone));
@@ -195,7 +201,26 @@ impl ManageMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The teacher's id.")] id: Uuid,
     ) -> ApiResult<bool> {
-        remove::<teacher::Entity>(ctx, TeacherId(id), "teacher").await
+        let (_, tx) = scoped(ctx, Permission::StudentsWrite).await?;
+        let teaches = tx
+            .count(
+                tx.find::<class_teacher::Entity>()
+                    .filter(class_teacher::Column::TeacherId.eq(TeacherId(id))),
+            )
+            .await?;
+        if teaches > 0 {
+            return Err(ApiError::Conflict {
+                field: "id".into(),
+                message: format!(
+                    "this teacher still teaches {teaches} class(es); change their classes first"
+                ),
+            });
+        }
+        tx.delete::<teacher::Entity>(TeacherId(id))
+            .await
+            .map_err(removal_error("teacher"))?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Changes a class.

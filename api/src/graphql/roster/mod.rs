@@ -6,3 +6,4 @@ pub mod mutation;
 pub mod query;
 pub mod records;
 pub mod types;
+pub mod updates;

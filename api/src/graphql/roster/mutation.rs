@@ -95,7 +95,7 @@ pub struct CreateAcademicYearInput {
     pub start_date: NaiveDate,
     /// Last day.
     pub end_date: NaiveDate,
-    /// Whether it is the current year.
+    /// Whether it is the current year (the school's other years stop being current).
     pub is_current: Option<bool>,
 }
 
@@ -179,6 +179,24 @@ pub(super) fn conflict_or_internal(err: DbErr, field: &str, what: &str) -> ApiEr
         },
         _ => ApiError::internal(err),
     }
+}
+
+/// An optional email address: empty clears it, anything else must look like `name@host.tld`.
+pub(super) fn optional_email(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&str>,
+) -> Option<String> {
+    let email = clean_text(value?)?;
+    let plausible = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, host)| {
+            !local.is_empty() && host.contains('.') && !host.contains('@')
+        });
+    if !plausible {
+        errors.push(FieldError::new(field, "is not an email address"));
+    }
+    Some(email)
 }
 
 pub(super) fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
@@ -325,6 +343,7 @@ impl RosterMutation {
             input.class_id.map(ClassId),
         )
         .await?;
+        let email = optional_email(&mut errors, "input.email", input.email.as_deref());
         done(errors)?;
         let now = Utc::now();
         let row = tx
@@ -341,7 +360,7 @@ impl RosterMutation {
                 class_id: Set(input.class_id.map(ClassId)),
                 birth_date: Set(input.birth_date),
                 gender: Set(None),
-                email: Set(input.email.as_deref().and_then(clean_text)),
+                email: Set(email),
                 ..Default::default()
             })
             .await
@@ -400,8 +419,12 @@ impl RosterMutation {
         if input.birth_date.is_some() {
             row.birth_date = Set(input.birth_date);
         }
-        if let Some(email) = &input.email {
-            row.email = Set(clean_text(email));
+        if input.email.is_some() {
+            row.email = Set(optional_email(
+                &mut errors,
+                "input.email",
+                input.email.as_deref(),
+            ));
         }
         done(errors)?;
         row.updated_at = Set(Utc::now());
@@ -472,6 +495,7 @@ impl RosterMutation {
         let mut errors = Vec::new();
         let first_name = required_text(&mut errors, "input.firstName", &input.first_name);
         let last_name = required_text(&mut errors, "input.lastName", &input.last_name);
+        let email = optional_email(&mut errors, "input.email", input.email.as_deref());
         done(errors)?;
         let now = Utc::now();
         let row = tx
@@ -482,7 +506,7 @@ impl RosterMutation {
                 status: Set(enums::RecordStatus::Active),
                 first_name: Set(first_name),
                 last_name: Set(last_name),
-                email: Set(input.email.as_deref().and_then(clean_text)),
+                email: Set(email),
                 phone: Set(input.phone.as_deref().and_then(clean_text)),
                 ..Default::default()
             })
@@ -548,6 +572,9 @@ impl RosterMutation {
             .map_err(|e| {
                 conflict_or_internal(e, "input.name", "an academic year with this name")
             })?;
+        if row.is_current {
+            super::updates::clear_current_year(&tx, row.id).await?;
+        }
         tx.commit().await?;
         Ok(AcademicYear(row))
     }

@@ -11,7 +11,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    mutation::{ScoredWork, check_scored_work, date_in_term, done, must_exist, required_text},
+    mutation::{
+        ScoredWork, check_scored_work, date_in_term, done, must_exist, optional_email,
+        required_text,
+    },
     types::{Class, Student},
 };
 use crate::{
@@ -278,6 +281,13 @@ impl RecordsMutation {
                 }),
             None => None,
         };
+        let email = optional_email(&mut errors, "input.email", input.email.as_deref());
+        if input.student_ids.is_empty() {
+            errors.push(FieldError::new(
+                "input.studentIds",
+                "a guardian belongs to at least one student",
+            ));
+        }
         for (i, student) in input.student_ids.iter().enumerate() {
             must_exist::<student::Entity>(
                 &tx,
@@ -299,7 +309,7 @@ impl RecordsMutation {
                 last_name: Set(last_name),
                 guardian_tz: Set(tz),
                 phone: Set(input.phone.as_deref().and_then(clean_text)),
-                email: Set(input.email.as_deref().and_then(clean_text)),
+                email: Set(email),
                 ..Default::default()
             })
             .await?;
