@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// GraphQL answers are trees of many small allocations; mimalloc serves them markedly faster
+/// than the system allocator (see the nested benchmark in the README).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // A missing .env is normal; a malformed one is worth saying.
