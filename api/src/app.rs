@@ -13,7 +13,7 @@ use std::{
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, State},
+    extract::State,
     http::{HeaderName, Request, StatusCode},
     response::{Html, IntoResponse},
     routing::get,
@@ -34,7 +34,7 @@ use crate::{
     auth::{JwtKeys, throttle::LoginThrottle},
     config::{AppEnv, Config, redact_url},
     db,
-    graphql::{self, AppSchema, limits},
+    graphql::{self, AppSchema},
     services::bootstrap,
 };
 
@@ -138,7 +138,10 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::http::graphql_handler)
                 .post(graphql::http::graphql_handler)
-                .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    graphql::http::body_size_gate,
+                )),
         )
         .route("/graphiql", get(graphiql))
         .with_state(state)
@@ -204,6 +207,13 @@ impl Application {
         if pending > 0 {
             tracing::info!(pending, "applying migrations");
             Migrator::up(&owner, None).await?;
+        }
+        let interrupted = crate::imports::fail_interrupted(&owner).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "imports interrupted by the last stop were marked FAILED"
+            );
         }
         owner.close().await?;
         let runtime = db::connect_runtime(&config).await?;

@@ -51,6 +51,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `tracing` filter directives (`RUST_LOG`). Default `info`.
     pub log_filter: String,
+    /// The largest file an import accepts, in bytes (`IMPORT_MAX_BYTES`, default 20 MiB).
+    pub import_max_bytes: usize,
+    /// The most data rows an import accepts (`IMPORT_MAX_ROWS`, default 200,000).
+    pub import_max_rows: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -77,6 +81,8 @@ impl std::fmt::Debug for Config {
             .field("app_env", &self.app_env)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
+            .field("import_max_bytes", &self.import_max_bytes)
+            .field("import_max_rows", &self.import_max_rows)
             .finish()
     }
 }
@@ -101,6 +107,10 @@ pub enum ConfigError {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/school.db?mode=rwc";
 /// The default listening address.
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
+/// The default largest import file: 20 MiB.
+pub const DEFAULT_IMPORT_MAX_BYTES: usize = 20 * 1024 * 1024;
+/// The default most rows in one import.
+pub const DEFAULT_IMPORT_MAX_ROWS: usize = 200_000;
 /// The shortest JWT secret accepted in production (bytes).
 pub const MIN_JWT_SECRET_LEN: usize = 32;
 
@@ -187,7 +197,23 @@ impl Config {
                 message: "expected a `postgres://` URL".to_owned(),
             });
         }
+        let positive = |name: &'static str, default: usize| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .replace('_', "")
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    message: "expected a whole number above 0".to_owned(),
+                }),
+        };
+        let import_max_bytes = positive("IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES)?;
+        let import_max_rows = positive("IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS)?;
         Ok(Self {
+            import_max_bytes,
+            import_max_rows,
             database_url,
             database_app_url,
             jwt_ttl: chrono::Duration::hours(jwt_ttl_hours),

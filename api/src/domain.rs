@@ -77,6 +77,16 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `email` looks like `name@host.tld` (no spaces, at most 254 characters); whether it
+/// reaches anyone is not ours to know.
+pub fn is_plausible_email(email: &str) -> bool {
+    email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, host)| {
+            !local.is_empty() && host.contains('.') && !host.contains('@')
+        })
+}
+
 /// Trims `input` and removes bidi control characters; `None` when nothing is left.
 pub fn clean_text(input: &str) -> Option<String> {
     let cleaned: String = input.chars().filter(|c| !is_bidi_control(*c)).collect();

@@ -21,6 +21,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod imports;
 pub mod platform;
 pub mod services;
 pub mod telemetry;

@@ -96,7 +96,7 @@ pub struct TenantTx {
 }
 
 /// Tables whose writes are bookkeeping, not school data: they do not bump the data version.
-const BOOKKEEPING: &[&str] = &["audit_log", "feature_usage"];
+const BOOKKEEPING: &[&str] = &["audit_log", "feature_usage", "import_logs"];
 
 impl TenantTx {
     /// Begins a transaction for `school_id`; on PostgreSQL also sets `app.school_id` for this

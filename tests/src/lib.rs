@@ -94,6 +94,11 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
+/// The import size limit of test servers (small, so over-limit files are cheap to make).
+pub const IMPORT_MAX_BYTES: usize = 2 * 1024 * 1024;
+/// The import row limit of test servers.
+pub const IMPORT_MAX_ROWS: usize = 5_000;
+
 /// Starts a server on `backend` with a fresh database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     init_test_logging();
@@ -105,6 +110,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
         "BOOTSTRAP_ADMIN_EMAIL" => Some(ROOT_EMAIL.to_owned()),
         "BOOTSTRAP_ADMIN_PASSWORD" => Some(ROOT_PASSWORD.to_owned()),
+        "IMPORT_MAX_BYTES" => Some(IMPORT_MAX_BYTES.to_string()),
+        "IMPORT_MAX_ROWS" => Some(IMPORT_MAX_ROWS.to_string()),
         _ => None,
     })
     .expect("test configuration is valid");
@@ -203,6 +210,36 @@ impl TestApp {
         }
         if let Some(host) = &who.host {
             request = request.header("host", host);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Sends a GraphQL multipart request (one file, as variable `file`) as `who`.
+    pub async fn upload(
+        &self,
+        who: &As,
+        query: &str,
+        mut variables: Value,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, Value) {
+        variables["file"] = Value::Null;
+        let operations = json!({ "query": query, "variables": variables });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+            );
+        let mut request = self.client.post(self.url("/graphql")).multipart(form);
+        if let Some(token) = &who.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(school) = &who.school {
+            request = request.header("x-school-id", school);
         }
         let response = request.send().await.expect("request sent");
         let status = response.status().as_u16();

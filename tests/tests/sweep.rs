@@ -215,6 +215,11 @@ const CALLS: &[Call] = &[
         &[("a", "year")],
     ),
     (
+        "importLog",
+        "query($a: UUID!) { importLog(id: $a) { id status } }",
+        &[("a", "import_log")],
+    ),
+    (
         "revokeApiToken",
         "mutation($a: UUID!) { revokeApiToken(id: $a) { id } }",
         &[("a", "api_token")],
@@ -344,6 +349,9 @@ const WRITES_WITHOUT_IDS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Mutations that take a file (GraphQL multipart request) and no id.
+const UPLOADS: &[&str] = &["importStudents", "importGrades", "importAttendance"];
+
 /// Mutations every signed-in user may run on themselves.
 const SELF_SERVICE: &[&str] = &["login", "changePassword", "revokeMySessions"];
 
@@ -361,6 +369,7 @@ async fn every_mutation_is_in_the_viewer_sweep() {
         .filter(|(_, doc, _)| doc.starts_with("mutation"))
         .map(|(f, _, _)| *f)
         .chain(WRITES_WITHOUT_IDS.iter().map(|(f, _)| *f))
+        .chain(UPLOADS.iter().copied())
         .chain(SELF_SERVICE.iter().copied())
         .collect();
     let missing: Vec<&str> = data["__schema"]["mutationType"]["fields"]
@@ -395,9 +404,12 @@ backend_tests! {
         let guardian = app.ok(&b, "mutation($s: UUID!) { createGuardian(input: { firstName: \"g\", lastName: \"g\", studentIds: [$s] }) { id } }", json!({ "s": student })).await["createGuardian"]["id"].clone();
         let enrollment = app.ok(&b, "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }", json!({ "c": class, "s": student })).await["enrollStudent"]["id"].clone();
         let user = app.add_member(&root, "school-b", "b-teacher@example.org", "TEACHER").await;
+        let (_, imported) = app.upload(&b, "mutation($file: Upload!) { importStudents(file: $file) { id } }", json!({}), "s.csv", b"student_tz,first_name,last_name\n123456782,b,b\n".to_vec()).await;
+        let import_log = imported["data"]["importStudents"]["id"].clone();
+        assert!(import_log.is_string(), "{imported}");
         let b_ids = json!({ "year": year, "term": term, "subject": subject, "teacher": teacher, "class": class,
                             "student": student, "api_token": api_token, "user": user,
-                            "guardian": guardian, "enrollment": enrollment });
+                            "guardian": guardian, "enrollment": enrollment, "import_log": import_log });
 
         // School A has the same shapes of data, so that "found in A" can't explain a difference.
         let a_admin = app.member_token(&root, FIRST_SCHOOL, "a-admin@example.org", "ADMIN").await;
@@ -418,6 +430,7 @@ backend_tests! {
                     entity::enrollment::Entity::find().all(&conn).await.unwrap(),
                     entity::academic_year::Entity::find().all(&conn).await.unwrap(),
                     entity::student_guardian::Entity::find().all(&conn).await.unwrap(),
+                    entity::import_log::Entity::find().all(&conn).await.unwrap(),
                 )
             }
         };
@@ -449,6 +462,11 @@ backend_tests! {
         }
         for (field, document) in WRITES_WITHOUT_IDS {
             let (_, body) = app.gql(&who, document, json!({})).await;
+            assert_eq!(code(&body), "FORBIDDEN", "{field}: {body}");
+        }
+        for field in UPLOADS {
+            let document = format!("mutation($file: Upload!) {{ {field}(file: $file) {{ id }} }}");
+            let (_, body) = app.upload(&who, &document, json!({}), "s.csv", b"student_tz,first_name,last_name\n123456782,a,b\n".to_vec()).await;
             assert_eq!(code(&body), "FORBIDDEN", "{field}: {body}");
         }
         assert_eq!(entity::audit_log::Entity::find().all(&app.db.conn).await.unwrap().len(), before, "nothing was written");

@@ -131,3 +131,61 @@ async fn run(
     limits::classify_errors(&mut response);
     response
 }
+
+/// Room for the `operations` and `map` parts of a multipart request besides the file.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// Refuses a request whose declared size is over the limit before its body is read: a
+/// multipart upload may carry one import file (`IMPORT_MAX_BYTES`), anything else
+/// [`limits::MAX_BODY_BYTES`]. The answer is a GraphQL error `BAD_USER_INPUT` naming the limit,
+/// with HTTP 413. A body without a declared length is cut off at the same size while it is read.
+pub async fn body_size_gate(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let limit = if multipart {
+        state.config.import_max_bytes + MULTIPART_OVERHEAD
+    } else {
+        limits::MAX_BODY_BYTES
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let message = if multipart {
+            format!(
+                "the upload is larger than the limit of {} bytes per file",
+                state.config.import_max_bytes
+            )
+        } else {
+            format!("the request body is larger than the limit of {limit} bytes")
+        };
+        // The body is read and dropped (never stored or parsed), so that the client, still
+        // sending, gets this answer rather than a broken connection; a body far over the limit
+        // is cut off.
+        let mut body = request.into_body().into_data_stream();
+        let mut drained = 0usize;
+        while drained <= limit.saturating_mul(4) {
+            match futures_util::StreamExt::next(&mut body).await {
+                Some(Ok(chunk)) => drained += chunk.len(),
+                _ => break,
+            }
+        }
+        let response = limits::error_response(ErrorCode::BadUserInput, message);
+        let mut http = GraphQLResponse::from(response).into_response();
+        *http.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return http;
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
+}

@@ -248,6 +248,8 @@ pub struct Loaders {
     pub teacher: DataLoader<ById<teacher::Entity>>,
     /// Subjects by id.
     pub subject: DataLoader<ById<subject::Entity>>,
+    /// Assessments by id.
+    pub assessment: DataLoader<ById<entity::assessment::Entity>>,
     /// Terms by id.
     pub term: DataLoader<ById<term::Entity>>,
     /// Academic years by id.
@@ -315,6 +317,7 @@ impl Loaders {
             class: loader(by_id(db, school), gate),
             teacher: loader(by_id(db, school), gate),
             subject: loader(by_id(db, school), gate),
+            assessment: loader(by_id(db, school), gate),
             term: loader(by_id(db, school), gate),
             academic_year: loader(by_id(db, school), gate),
             students_by_class: loader(

@@ -4,6 +4,7 @@ pub mod context;
 mod graphiql;
 pub mod http;
 mod identity;
+pub mod imports;
 pub mod limits;
 pub mod loaders;
 mod members;
@@ -26,6 +27,7 @@ pub struct Query(
     members::MembersQuery,
     roster::query::RosterQuery,
     roster::records::RecordsQuery,
+    imports::ImportsQuery,
 );
 
 /// The root mutation: one object per area, merged.
@@ -40,6 +42,7 @@ pub struct Mutation(
     roster::manage::ManageMutation,
     roster::records::HistoryMutation,
     roster::updates::UpdatesMutation,
+    imports::ImportsMutation,
 );
 
 /// The service's GraphQL schema.

@@ -188,12 +188,7 @@ pub(super) fn optional_email(
     value: Option<&str>,
 ) -> Option<String> {
     let email = clean_text(value?)?;
-    let plausible = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, host)| {
-            !local.is_empty() && host.contains('.') && !host.contains('@')
-        });
-    if !plausible {
+    if !crate::domain::is_plausible_email(&email) {
         errors.push(FieldError::new(field, "is not an email address"));
     }
     Some(email)

@@ -534,6 +534,18 @@ impl Grade {
             .map_err(load_error)?
             .map(Subject))
     }
+    /// The assessment this grade is for, if any.
+    async fn assessment(&self, ctx: &Context<'_>) -> ApiResult<Option<super::records::Assessment>> {
+        let Some(id) = self.0.assessment_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?
+            .assessment
+            .load_one(id)
+            .await
+            .map_err(load_error)?
+            .map(super::records::Assessment))
+    }
     /// The term.
     async fn term(&self, ctx: &Context<'_>) -> ApiResult<Option<Term>> {
         Ok(loaders(ctx)?

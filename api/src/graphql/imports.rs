@@ -1,0 +1,308 @@
+//! Imports over GraphQL: `importStudents`, `importGrades`, `importAttendance` take a file
+//! (GraphQL multipart request) and answer with its `ImportLog`; `importLogs` and `importLog(id)`
+//! read the logs back.
+
+use std::io::Read;
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Upload};
+use chrono::{DateTime, Utc};
+use entity::{enums, ids::ImportLogId, import_log};
+use uuid::Uuid;
+
+use super::{
+    context::{scoped, state},
+    pagination::{Page, page},
+};
+use crate::{
+    auth::Permission,
+    error::{ApiError, ApiResult},
+    imports::{self, ImportKind, ImportMode as Mode, ImportOptions as Options},
+};
+
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ImportStatus {
+    /// Accepted, not started.
+    Pending,
+    /// Being read or written.
+    Running,
+    /// Every row was valid (and, unless a dry run, written or already up to date).
+    Succeeded,
+    /// The valid rows were written; the others are listed in `errors`.
+    Partial,
+    /// Nothing was written: the file or some rows were bad, or the import was interrupted.
+    Failed,
+}
+
+impl From<enums::ImportStatus> for ImportStatus {
+    fn from(status: enums::ImportStatus) -> Self {
+        match status {
+            enums::ImportStatus::Pending => Self::Pending,
+            enums::ImportStatus::Running => Self::Running,
+            enums::ImportStatus::Succeeded => Self::Succeeded,
+            enums::ImportStatus::Partial => Self::Partial,
+            enums::ImportStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+/// What to do when some rows are bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+pub enum ImportMode {
+    /// Write nothing unless every row is valid (the default).
+    #[default]
+    AllOrNothing,
+    /// Write the valid rows and report the others.
+    ValidRows,
+}
+
+/// How to run an import.
+#[derive(Debug, Clone, Copy, Default, InputObject)]
+pub struct ImportOptions {
+    /// Validate and report only; write nothing (default false).
+    pub dry_run: Option<bool>,
+    /// All or nothing (default), or the valid rows.
+    pub mode: Option<ImportMode>,
+}
+
+/// One problem found in an imported file.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ImportRowError {
+    /// The line of the file (the header is line 1); 0 when the whole file is refused.
+    pub row: i32,
+    /// The column concerned, by our name (e.g. `student_tz`), if any.
+    pub column: Option<String>,
+    /// A stable code, e.g. `INVALID_TZ`, `UNKNOWN_STUDENT`, `DUPLICATE_ROW`, `MISSING_COLUMN`.
+    pub code: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+/// The record of one import: what was asked, what happened, and every problem found.
+#[derive(Debug, Clone)]
+pub struct ImportLog(pub import_log::Model);
+
+/// The record of one import: what was asked, what happened, and every problem found.
+#[Object]
+impl ImportLog {
+    /// The import's id.
+    async fn id(&self) -> Uuid {
+        self.0.id.into_uuid()
+    }
+    /// STUDENTS, GRADES or ATTENDANCE.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// The uploaded file's name.
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+    /// Where it stands.
+    async fn status(&self) -> ImportStatus {
+        self.0.status.into()
+    }
+    /// Whether it only validated.
+    async fn dry_run(&self) -> bool {
+        self.0.dry_run
+    }
+    /// ALL_OR_NOTHING or VALID_ROWS.
+    async fn mode(&self) -> &str {
+        &self.0.mode
+    }
+    /// Data rows in the file.
+    async fn rows_total(&self) -> i32 {
+        self.0.rows_total
+    }
+    /// Rows validated so far.
+    async fn rows_processed(&self) -> i32 {
+        self.0.rows_processed
+    }
+    /// Rows written (new or changed records).
+    async fn rows_ok(&self) -> i32 {
+        self.0.rows_ok
+    }
+    /// Rows with errors.
+    async fn rows_failed(&self) -> i32 {
+        self.0.rows_failed
+    }
+    /// Rows whose records already said the same (a re-imported file changes nothing).
+    async fn rows_unchanged(&self) -> i32 {
+        self.0.rows_unchanged
+    }
+    /// A one-line summary.
+    async fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    /// The problems found, by row (at most 1,000 are kept).
+    async fn errors(&self) -> Vec<ImportRowError> {
+        self.0
+            .errors
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| ImportRowError {
+                row: e["row"]
+                    .as_i64()
+                    .and_then(|r| i32::try_from(r).ok())
+                    .unwrap_or(0),
+                column: e["column"].as_str().map(str::to_owned),
+                code: e["code"].as_str().unwrap_or_default().to_owned(),
+                message: e["message"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    }
+    /// When it started.
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    /// When it ended.
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+}
+
+/// Reading import logs.
+#[derive(Debug, Default)]
+pub struct ImportsQuery;
+
+#[Object]
+impl ImportsQuery {
+    /// The school's imports, oldest first.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn import_logs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
+    ) -> ApiResult<Page<ImportLog>> {
+        let (_, tx) = scoped(ctx, Permission::ImportsRun).await?;
+        page(
+            &tx,
+            tx.find::<import_log::Entity>(),
+            first,
+            after,
+            ImportLog,
+        )
+        .await
+    }
+
+    /// One import by id.
+    async fn import_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The import's id.")] id: Uuid,
+    ) -> ApiResult<Option<ImportLog>> {
+        let (_, tx) = scoped(ctx, Permission::ImportsRun).await?;
+        Ok(tx
+            .get::<import_log::Entity>(ImportLogId(id))
+            .await?
+            .map(ImportLog))
+    }
+}
+
+async fn run(
+    ctx: &Context<'_>,
+    kind: ImportKind,
+    file: Upload,
+    options: Option<ImportOptions>,
+) -> ApiResult<ImportLog> {
+    let (tenant, tx) = scoped(ctx, Permission::ImportsRun).await?;
+    tx.rollback().await?;
+    let state = state(ctx)?;
+    let max_bytes = state.config.import_max_bytes;
+    let upload = file
+        .value(ctx)
+        .map_err(|e| ApiError::bad_field("file", format!("the upload could not be read: {e}")))?;
+    let file_name = upload.filename.clone();
+    let mut content = upload.content;
+    let size = content.metadata().map(|m| m.len()).unwrap_or(0);
+    let too_big = || {
+        ApiError::bad_field(
+            "file",
+            format!("the file is larger than the limit of {max_bytes} bytes"),
+        )
+    };
+    if usize::try_from(size).map_or(true, |s| s > max_bytes) {
+        return Err(too_big());
+    }
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        content
+            .by_ref()
+            .take(max_bytes as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| bytes)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    if bytes.len() > max_bytes {
+        return Err(too_big());
+    }
+    let options = options.unwrap_or_default();
+    let options = Options {
+        dry_run: options.dry_run.unwrap_or(false),
+        mode: match options.mode.unwrap_or_default() {
+            ImportMode::AllOrNothing => Mode::AllOrNothing,
+            ImportMode::ValidRows => Mode::ValidRows,
+        },
+        max_rows: state.config.import_max_rows,
+    };
+    let log = imports::run(
+        &state.db,
+        tenant.school_id(),
+        &tenant.actor,
+        kind,
+        &file_name,
+        bytes,
+        options,
+    )
+    .await?;
+    Ok(ImportLog(log))
+}
+
+/// Running imports.
+#[derive(Debug, Default)]
+pub struct ImportsMutation;
+
+#[Object]
+impl ImportsMutation {
+    /// Imports students from CSV (UTF-8 or Windows-1255) or XLSX. Columns, by English name or
+    /// Hebrew header: student_tz (ת.ז), first_name (שם פרטי), last_name (שם משפחה),
+    /// grade_level (שכבה), class (כיתה, a class of the current year), birth_date (תאריך לידה),
+    /// email, external_id. Students are matched by external_id, else by national id; empty
+    /// cells keep what a student already has.
+    async fn import_students(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The file (GraphQL multipart request).")] file: Upload,
+        #[graphql(desc = "Dry run and mode.")] options: Option<ImportOptions>,
+    ) -> ApiResult<ImportLog> {
+        run(ctx, ImportKind::Students, file, options).await
+    }
+
+    /// Imports grades. Columns: student_tz (ת.ז), subject (מקצוע, by name or code), term
+    /// (מחצית), score (ציון), max_score (default 100), date (תאריך, inside the term), category,
+    /// assessment (created when new), comment, external_id. A grade is matched by external_id,
+    /// else by student, subject, term and assessment.
+    async fn import_grades(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The file (GraphQL multipart request).")] file: Upload,
+        #[graphql(desc = "Dry run and mode.")] options: Option<ImportOptions>,
+    ) -> ApiResult<ImportLog> {
+        run(ctx, ImportKind::Grades, file, options).await
+    }
+
+    /// Imports attendance. Columns: student_tz (ת.ז), date (תאריך, inside a term), status
+    /// (נוכחות: PRESENT/נוכח, ABSENT/חיסור, LATE/איחור, EXCUSED/מוצדק), period (0 = the whole
+    /// day, the default), note. A record is matched by student, date and period.
+    async fn import_attendance(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The file (GraphQL multipart request).")] file: Upload,
+        #[graphql(desc = "Dry run and mode.")] options: Option<ImportOptions>,
+    ) -> ApiResult<ImportLog> {
+        run(ctx, ImportKind::Attendance, file, options).await
+    }
+}

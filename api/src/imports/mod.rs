@@ -1,0 +1,349 @@
+//! Imports (DESIGN §6): a school's file is read into a polars frame, every row is validated
+//! against the school's data, and the valid rows are written in one transaction of that school.
+//! The `ImportLog` row is written in its own transactions, so it survives a failed import and
+//! tells what happened.
+
+pub mod attendance;
+pub mod grades;
+pub mod parse;
+pub mod students;
+pub mod table;
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use entity::{
+    enums::ImportStatus,
+    ids::{ImportLogId, SchoolId},
+    import_log,
+    tenant::TenantTx,
+};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, IntoActiveModel};
+use serde::Serialize;
+
+use crate::tenant::Actor;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// Students (the roster).
+    Students,
+    /// Grades.
+    Grades,
+    /// Attendance.
+    Attendance,
+}
+
+impl ImportKind {
+    /// The value stored in `import_logs.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Students => "STUDENTS",
+            ImportKind::Grades => "GRADES",
+            ImportKind::Attendance => "ATTENDANCE",
+        }
+    }
+}
+
+/// What to do with the valid rows when some rows are bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Write nothing unless every row is valid.
+    AllOrNothing,
+    /// Write the valid rows and report the others.
+    ValidRows,
+}
+
+impl ImportMode {
+    /// The value stored in `import_logs.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportMode::AllOrNothing => "ALL_OR_NOTHING",
+            ImportMode::ValidRows => "VALID_ROWS",
+        }
+    }
+}
+
+/// How an import is run.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportOptions {
+    /// Validate and report only.
+    pub dry_run: bool,
+    /// All or nothing, or the valid rows.
+    pub mode: ImportMode,
+    /// The most data rows a file may have.
+    pub max_rows: usize,
+}
+
+/// One problem with one row (or, with row 0, the whole file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// The line of the file (the header is line 1); 0 for the whole file.
+    pub row: usize,
+    /// Our name of the column concerned, if any.
+    pub column: Option<String>,
+    /// A stable code, e.g. `INVALID_TZ`.
+    pub code: &'static str,
+    /// What is wrong, for a person (never a health detail).
+    pub message: String,
+}
+
+/// The most row errors kept on an import log.
+pub const MAX_STORED_ERRORS: usize = 1_000;
+
+/// What one row will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowAction {
+    /// A new record.
+    Insert,
+    /// An existing record changes.
+    Update,
+    /// An existing record already says this.
+    Unchanged,
+    /// The row is bad.
+    Failed,
+}
+
+/// The result of validating and (maybe) writing a file.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Data rows in the file.
+    pub rows_total: usize,
+    /// Rows written (new or changed).
+    pub rows_ok: usize,
+    /// Rows already up to date.
+    pub rows_unchanged: usize,
+    /// Rows with errors.
+    pub rows_failed: usize,
+    /// The errors, in row order.
+    pub errors: Vec<RowError>,
+}
+
+/// Collects errors by row while a file is validated.
+#[derive(Debug, Default)]
+pub struct Problems {
+    errors: Vec<RowError>,
+    failed: BTreeSet<usize>,
+}
+
+impl Problems {
+    /// Records a problem with data row `index` (0-based) in `column`.
+    pub fn add(
+        &mut self,
+        index: usize,
+        column: &str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
+        self.failed.insert(index);
+        self.errors.push(RowError {
+            row: index + 2,
+            column: Some(column.to_owned()),
+            code,
+            message: message.into(),
+        });
+    }
+
+    /// Whether data row `index` has a problem.
+    pub fn failed(&self, index: usize) -> bool {
+        self.failed.contains(&index)
+    }
+
+    /// Whether any row has a problem.
+    pub fn any(&self) -> bool {
+        !self.failed.is_empty()
+    }
+
+    /// Builds the outcome from each row's action.
+    pub fn outcome(mut self, actions: &[RowAction], written: bool) -> Outcome {
+        self.errors.sort_by_key(|e| e.row);
+        let count = |a: RowAction| actions.iter().filter(|x| **x == a).count();
+        let changed = count(RowAction::Insert) + count(RowAction::Update);
+        Outcome {
+            rows_total: actions.len(),
+            rows_ok: if written { changed } else { 0 },
+            rows_unchanged: count(RowAction::Unchanged),
+            rows_failed: self.failed.len(),
+            errors: self.errors,
+        }
+    }
+}
+
+/// Why an import could not run at all (the file is refused, or the database failed).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file as a whole is unusable.
+    #[error(transparent)]
+    File(#[from] table::FileError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Runs an import of `bytes` for `school` and returns its log. The file's problems are in the
+/// log, not an error: only a database failure is.
+pub async fn run(
+    db: &DatabaseConnection,
+    school: SchoolId,
+    actor: &Actor,
+    kind: ImportKind,
+    file_name: &str,
+    bytes: Vec<u8>,
+    options: ImportOptions,
+) -> Result<import_log::Model, DbErr> {
+    let now = Utc::now();
+    let log = {
+        let tx = TenantTx::begin(db, school).await?;
+        let log = tx
+            .insert(import_log::ActiveModel {
+                id: Set(ImportLogId::generate()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                kind: Set(kind.as_str().to_owned()),
+                file_name: Set(crate::domain::clean_text(file_name)
+                    .unwrap_or_else(|| "upload".to_owned())
+                    .chars()
+                    .take(200)
+                    .collect()),
+                status: Set(ImportStatus::Running),
+                dry_run: Set(options.dry_run),
+                mode: Set(options.mode.as_str().to_owned()),
+                errors: Set(serde_json::json!([])),
+                started_by: Set(match actor {
+                    Actor::User(u) => Some(u.id),
+                    Actor::ApiToken(_) => None,
+                }),
+                started_at: Set(Some(now)),
+                ..Default::default()
+            })
+            .await?;
+        tx.commit().await?;
+        log
+    };
+    let result = import(db, school, kind, file_name, bytes, options).await;
+    let tx = TenantTx::begin(db, school).await?;
+    let mut row = log.into_active_model();
+    match &result {
+        Ok(outcome) => {
+            let status = if outcome.rows_failed == 0 {
+                ImportStatus::Succeeded
+            } else if outcome.rows_ok + outcome.rows_unchanged > 0
+                && options.mode == ImportMode::ValidRows
+            {
+                ImportStatus::Partial
+            } else {
+                ImportStatus::Failed
+            };
+            row.status = Set(status);
+            row.rows_total = Set(count(outcome.rows_total));
+            row.rows_processed = Set(count(outcome.rows_total));
+            row.rows_ok = Set(count(outcome.rows_ok));
+            row.rows_failed = Set(count(outcome.rows_failed));
+            row.rows_unchanged = Set(count(outcome.rows_unchanged));
+            row.errors = Set(errors_json(&outcome.errors));
+            row.message = Set(Some(summary(outcome, options)));
+        }
+        Err(ImportError::File(e)) => {
+            row.status = Set(ImportStatus::Failed);
+            row.errors = Set(errors_json(&[RowError {
+                row: 0,
+                column: e.column.clone(),
+                code: e.code,
+                message: e.message.clone(),
+            }]));
+            row.message = Set(Some(e.message.clone()));
+        }
+        Err(ImportError::Db(e)) => {
+            tracing::error!(error = %e, "import failed in the database");
+            row.status = Set(ImportStatus::Failed);
+            row.message = Set(Some(
+                "the import failed inside the database; nothing was written".to_owned(),
+            ));
+        }
+    }
+    row.finished_at = Set(Some(Utc::now()));
+    row.updated_at = Set(Utc::now());
+    let log = tx.update(row).await.map_err(|e| match e {
+        entity::tenant::TenantError::Db(e) => e,
+        entity::tenant::TenantError::NotFound => DbErr::RecordNotFound("import log".into()),
+    })?;
+    tx.commit().await?;
+    Ok(log)
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn errors_json(errors: &[RowError]) -> serde_json::Value {
+    serde_json::to_value(&errors[..errors.len().min(MAX_STORED_ERRORS)])
+        .unwrap_or_else(|_| serde_json::json!([]))
+}
+
+fn summary(outcome: &Outcome, options: ImportOptions) -> String {
+    let verb = if options.dry_run {
+        "would write"
+    } else {
+        "wrote"
+    };
+    let written = if options.dry_run {
+        outcome.rows_total - outcome.rows_failed - outcome.rows_unchanged
+    } else {
+        outcome.rows_ok
+    };
+    let mut text = format!(
+        "{} rows: {verb} {written}, {} unchanged, {} with errors",
+        outcome.rows_total, outcome.rows_unchanged, outcome.rows_failed
+    );
+    if outcome.rows_failed > 0 && options.mode == ImportMode::AllOrNothing && !options.dry_run {
+        text.push_str("; nothing was written (all or nothing)");
+    }
+    text
+}
+
+/// Reads, validates and (unless told not to) writes, in one transaction.
+async fn import(
+    db: &DatabaseConnection,
+    school: SchoolId,
+    kind: ImportKind,
+    file_name: &str,
+    bytes: Vec<u8>,
+    options: ImportOptions,
+) -> Result<Outcome, ImportError> {
+    let specs = match kind {
+        ImportKind::Students => students::COLUMNS,
+        ImportKind::Grades => grades::COLUMNS,
+        ImportKind::Attendance => attendance::COLUMNS,
+    };
+    let name = file_name.to_owned();
+    let max_rows = options.max_rows;
+    // polars runs its own threads and must not run on an async worker.
+    let table = tokio::task::spawn_blocking(move || table::read(&name, &bytes, specs, max_rows))
+        .await
+        .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
+    let tx = TenantTx::begin(db, school).await?;
+    let write = |problems: &Problems| {
+        !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
+    };
+    let (outcome, written) = match kind {
+        ImportKind::Students => students::import(&tx, &table, write).await?,
+        ImportKind::Grades => grades::import(&tx, &table, write).await?,
+        ImportKind::Attendance => attendance::import(&tx, &table, write).await?,
+    };
+    if written {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(outcome)
+}
+
+/// Marks imports left `RUNNING` by a stopped server as failed. Called at start-up, before the
+/// server takes requests; returns how many there were.
+pub async fn fail_interrupted(db: &impl sea_orm::ConnectionTrait) -> Result<u64, DbErr> {
+    crate::platform::fail_running_imports(
+        db,
+        "the server stopped while this import ran; nothing of it was written",
+    )
+    .await
+}

@@ -1,0 +1,335 @@
+//! Imports: students, grades and attendance from the files a school office has (fixtures in
+//! `tests/fixtures/imports/`, made by `make.py` there), bad files, idempotent re-imports,
+//! all-or-nothing writes and school isolation.
+
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
+
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+use serde_json::{Value, json};
+use tests::{As, FIRST_SCHOOL, TestApp, backend_tests, code};
+
+/// A bad file: the mutation, the bytes, the expected code, column and line.
+type BadFile = (
+    &'static str,
+    Vec<u8>,
+    &'static str,
+    Option<&'static str>,
+    i64,
+);
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/imports/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn import(kind: &str) -> String {
+    format!(
+        "mutation($file: Upload!, $options: ImportOptions) {{ {kind}(file: $file, options: $options) {{
+            id status rowsTotal rowsOk rowsFailed rowsUnchanged message errors {{ row column code message }} }} }}"
+    )
+}
+
+/// Runs an import and returns its log.
+async fn run(
+    app: &TestApp,
+    who: &As,
+    kind: &str,
+    file: &str,
+    bytes: Vec<u8>,
+    options: Value,
+) -> Value {
+    let (status, body) = app
+        .upload(
+            who,
+            &import(kind),
+            json!({ "options": options }),
+            file,
+            bytes,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"][kind].clone()
+}
+
+/// The school calendar and classes every fixture refers to.
+async fn school_setup(app: &TestApp, who: &As) {
+    let year = app.ok(who, "mutation { createAcademicYear(input: { name: \"2025-2026\", startDate: \"2025-09-01\", endDate: \"2026-06-20\", isCurrent: true }) { id } }", json!({})).await["createAcademicYear"]["id"].clone();
+    app.ok(who, "mutation($y: UUID!) { createTerm(input: { academicYearId: $y, name: \"סמסטר א\", startDate: \"2025-09-01\", endDate: \"2026-01-31\" }) { id } }", json!({ "y": year })).await;
+    for class in ["ז׳1", "ז׳2"] {
+        app.ok(who, "mutation($y: UUID!, $n: String!) { createClass(input: { academicYearId: $y, name: $n, gradeLevel: 7 }) { id } }", json!({ "y": year, "n": class })).await;
+    }
+    app.ok(who, "mutation { a: createSubject(input: { name: \"מתמטיקה\", code: \"MATH\" }) { id } b: createSubject(input: { name: \"אנגלית\", code: \"ENG\" }) { id } }", json!({})).await;
+}
+
+async fn roster(app: &TestApp, who: &As) -> Vec<Value> {
+    let data = app.ok(who, "{ students(first: 100) { nodes { studentTz firstName lastName gradeLevel birthDate class { name } } } }", json!({})).await;
+    let mut nodes = data["students"]["nodes"].as_array().unwrap().clone();
+    nodes.sort_by_key(|n| n["studentTz"].as_str().unwrap().to_owned());
+    nodes
+}
+
+async fn rows(app: &TestApp, table: &str) -> i64 {
+    let backend = app.db.conn.get_database_backend();
+    let row = app
+        .db
+        .conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT count(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn data_rows(app: &TestApp) -> (i64, i64, i64, i64) {
+    (
+        rows(app, "students").await,
+        rows(app, "grades").await,
+        rows(app, "attendance_records").await,
+        rows(app, "assessments").await,
+    )
+}
+
+/// A school admin of the first school (not the superadmin, whose requests are audited).
+async fn admin(app: &TestApp) -> As {
+    let root = app.root().await;
+    let token = app
+        .member_token(&root, FIRST_SCHOOL, "office@example.org", "ADMIN")
+        .await;
+    As::token(&token)
+}
+
+backend_tests! {
+    async fn students_load_alike_from_utf8_bom_windows_1255_and_xlsx(backend) {
+        let mut seen: Option<Vec<Value>> = None;
+        for file in ["students.csv", "students-bom.csv", "students-1255.csv", "students.xlsx"] {
+            let app = tests::spawn_app(backend).await;
+            let who = admin(&app).await;
+            school_setup(&app, &who).await;
+            let log = run(&app, &who, "importStudents", file, fixture(file), json!(null)).await;
+            assert_eq!(log["status"], "SUCCEEDED", "{file}: {log}");
+            assert_eq!((log["rowsTotal"].as_i64(), log["rowsOk"].as_i64()), (Some(4), Some(4)), "{file}: {log}");
+            let students = roster(&app, &who).await;
+            assert_eq!(students[0], json!({ "studentTz": "000000018", "firstName": "אורי", "lastName": "=HYPERLINK(\"http://evil.example\",\"x\")", "gradeLevel": 7, "birthDate": null, "class": { "name": "ז׳2" } }),
+                "{file}: a formula is kept as plain text, ids are zero-padded");
+            assert_eq!(students[1], json!({ "studentTz": "039337423", "firstName": "נועה", "lastName": "כהן", "gradeLevel": 7, "birthDate": "2012-09-04", "class": { "name": "ז׳1" } }),
+                "{file}: bidi marks are stripped, dd/mm/yyyy is read");
+            if let Some(first) = &seen {
+                assert_eq!(&students, first, "{file} loads the same roster as students.csv");
+            }
+            seen = Some(students);
+        }
+    }
+
+    async fn a_reimport_changes_nothing_and_a_dry_run_writes_nothing(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        let again = run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        assert_eq!((again["status"].as_str(), again["rowsOk"].as_i64(), again["rowsUnchanged"].as_i64()), (Some("SUCCEEDED"), Some(0), Some(4)), "{again}");
+        let other_format = run(&app, &who, "importStudents", "students.xlsx", fixture("students.xlsx"), json!(null)).await;
+        assert_eq!(other_format["rowsUnchanged"], 4, "the same data in XLSX is also unchanged: {other_format}");
+        assert_eq!(rows(&app, "students").await, 4, "no duplicates");
+
+        let changed = String::from_utf8(fixture("students.csv")).unwrap().replace("יונתן", "יוני");
+        let dry = run(&app, &who, "importStudents", "students.csv", changed.clone().into_bytes(), json!({ "dryRun": true })).await;
+        assert_eq!((dry["status"].as_str(), dry["rowsOk"].as_i64(), dry["rowsUnchanged"].as_i64()), (Some("SUCCEEDED"), Some(0), Some(3)), "{dry}");
+        assert!(dry["message"].as_str().unwrap().contains("would write 1"), "{dry}");
+        assert_eq!(roster(&app, &who).await.iter().filter(|s| s["firstName"] == "יוני").count(), 0, "a dry run writes nothing");
+        let real = run(&app, &who, "importStudents", "students.csv", changed.into_bytes(), json!(null)).await;
+        assert_eq!((real["rowsOk"].as_i64(), real["rowsUnchanged"].as_i64()), (Some(1), Some(3)), "{real}");
+        assert_eq!(roster(&app, &who).await.iter().filter(|s| s["firstName"] == "יוני").count(), 1);
+
+        let logs = app.ok(&who, "{ importLogs { totalCount nodes { kind fileName status } } }", json!({})).await;
+        assert_eq!(logs["importLogs"]["totalCount"], 5);
+        assert_eq!(logs["importLogs"]["nodes"][0], json!({ "kind": "STUDENTS", "fileName": "students.csv", "status": "SUCCEEDED" }));
+    }
+
+    async fn grades_and_attendance_load_with_hebrew_headers_and_values(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        let grades = run(&app, &who, "importGrades", "grades.csv", fixture("grades.csv"), json!(null)).await;
+        assert_eq!((grades["status"].as_str(), grades["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(3)), "{grades}");
+        let data = app.ok(&who, "{ grades(first: 10) { nodes { score subject { name } assessment { title } student { studentTz } } } assessments { totalCount } }", json!({})).await;
+        let mut scores: Vec<(String, f64, Value)> = data["grades"]["nodes"].as_array().unwrap().iter()
+            .map(|g| (g["student"]["studentTz"].as_str().unwrap().to_owned(), g["score"].as_f64().unwrap(), g["assessment"]["title"].clone()))
+            .collect();
+        scores.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(scores, [("039337423".to_owned(), 95.0, json!("מבחן 1")), ("123456782".to_owned(), 78.5, json!("מבחן 1")), ("200000016".to_owned(), 64.0, Value::Null)]);
+        assert_eq!(data["assessments"]["totalCount"], 1, "the assessment the file names was created once");
+        let again = run(&app, &who, "importGrades", "grades.csv", fixture("grades.csv"), json!(null)).await;
+        assert_eq!((again["rowsOk"].as_i64(), again["rowsUnchanged"].as_i64()), (Some(0), Some(3)), "{again}");
+
+        let attendance = run(&app, &who, "importAttendance", "attendance.csv", fixture("attendance.csv"), json!(null)).await;
+        assert_eq!((attendance["status"].as_str(), attendance["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(5)), "{attendance}");
+        let counts = app.ok(&who, "{ p: attendance(filter: { status: PRESENT }) { totalCount } a: attendance(filter: { status: ABSENT }) { totalCount } l: attendance(filter: { status: LATE }) { totalCount } e: attendance(filter: { status: EXCUSED }) { totalCount } }", json!({})).await;
+        assert_eq!(counts, json!({ "p": { "totalCount": 1 }, "a": { "totalCount": 2 }, "l": { "totalCount": 1 }, "e": { "totalCount": 1 } }));
+        let again = run(&app, &who, "importAttendance", "attendance.csv", fixture("attendance.csv"), json!(null)).await;
+        assert_eq!(again["rowsUnchanged"], 5, "{again}");
+        assert_eq!(rows(&app, "attendance_records").await, 5);
+    }
+
+    async fn each_bad_file_is_named_and_writes_nothing(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        let before = data_rows(&app).await;
+        let header = "student_tz,first_name,last_name\n";
+        let mut wide = header.to_owned();
+        wide.push_str(&vec!["039337423"; 10_000].join(","));
+        let long_field = format!("{header}039337423,{},x\n", "א".repeat(600_000));
+        let too_many_rows = format!("{header}{}", "039337423,a,b\n".repeat(tests::IMPORT_MAX_ROWS + 1));
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(header.encode_utf16().flat_map(u16::to_le_bytes));
+        let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        // (kind, file, expected code, expected column, expected line)
+        let cases: Vec<BadFile> = vec![
+            ("importStudents", b"".to_vec(), "EMPTY_FILE", None, 0),
+            ("importStudents", header.as_bytes().to_vec(), "NO_ROWS", None, 0),
+            ("importStudents", b"first_name,last_name\nx,y\n".to_vec(), "MISSING_COLUMN", Some("student_tz"), 0),
+            ("importStudents", garbage, "BINARY_FILE", None, 0),
+            ("importStudents", utf16, "ENCODING", None, 0),
+            ("importStudents", format!("{header}039337422,a,b\n").into_bytes(), "INVALID_TZ", Some("student_tz"), 2),
+            ("importStudents", format!("{header}123456782,a,b\n123456782,c,d\n").into_bytes(), "DUPLICATE_ROW", Some("student_tz"), 3),
+            ("importStudents", wide.into_bytes(), "TOO_MANY_COLUMNS", None, 0),
+            ("importStudents", long_field.into_bytes(), "CELL_TOO_LONG", Some("first_name"), 0),
+            ("importStudents", too_many_rows.into_bytes(), "TOO_MANY_ROWS", None, 0),
+            ("importGrades", "ת.ז,מקצוע,מחצית,ציון,תאריך\n039337423,MATH,סמסטר א,101,12/10/2025\n".as_bytes().to_vec(), "SCORE_OUT_OF_RANGE", Some("score"), 2),
+            ("importGrades", "ת.ז,מקצוע,מחצית,ציון,תאריך\n039337423,MATH,סמסטר א,90,12/10/2026\n".as_bytes().to_vec(), "DATE_OUTSIDE_TERM", Some("date"), 2),
+            ("importGrades", "ת.ז,מקצוע,מחצית,ציון,תאריך\n039337423,MATH,סמסטר א,90,12/10/2025\n987654324,MATH,סמסטר א,90,12/10/2025\n".as_bytes().to_vec(), "UNKNOWN_STUDENT", Some("student_tz"), 3),
+            ("importGrades", "ת.ז,מקצוע,מחצית,ציון,תאריך\n039337423,היסטוריה,סמסטר א,90,12/10/2025\n".as_bytes().to_vec(), "UNKNOWN_SUBJECT", Some("subject"), 2),
+            ("importAttendance", "ת.ז,תאריך,נוכחות\n039337423,01/10/2025,ישן\n".as_bytes().to_vec(), "INVALID_STATUS", Some("status"), 2),
+        ];
+        for (kind, bytes, expected, column, line) in cases {
+            let log = run(&app, &who, kind, "bad.csv", bytes, json!(null)).await;
+            assert_eq!(log["status"], "FAILED", "{expected}: {log}");
+            let error = &log["errors"][0];
+            assert_eq!(error["code"], expected, "{log}");
+            assert_eq!(error["column"].as_str(), column, "{expected}: {log}");
+            assert_eq!(error["row"], line, "{expected}: {log}");
+            assert_eq!(log["rowsOk"], 0);
+            assert_eq!(data_rows(&app).await, before, "{expected}: nothing written");
+        }
+    }
+
+    async fn an_upload_over_the_size_limit_is_refused_before_it_is_read(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        // Just over the limit: the server reads the upload and refuses it before parsing.
+        let (status, body) = app.upload(&who, &import("importStudents"), json!({}), "big.csv", vec![b'a'; tests::IMPORT_MAX_BYTES + 1]).await;
+        assert_eq!((status, code(&body)), (200, "BAD_USER_INPUT"), "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains(&tests::IMPORT_MAX_BYTES.to_string()), "{body}");
+        // Well over it: refused from its declared length, before the body is read.
+        let big = vec![b'a'; tests::IMPORT_MAX_BYTES + 100 * 1024];
+        let (status, body) = app.upload(&who, &import("importStudents"), json!({}), "big.csv", big).await;
+        assert_eq!(status, 413, "{body}");
+        assert_eq!(code(&body), "BAD_USER_INPUT");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(&tests::IMPORT_MAX_BYTES.to_string()), "names the limit: {message}");
+        assert_eq!(rows(&app, "import_logs").await, 0, "no import was started");
+    }
+
+    async fn valid_rows_mode_loads_the_good_rows_and_lists_the_bad(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        let file = "student_tz,first_name,last_name,grade_level\n039337423,a,b,7\n039337422,c,d,7\n123456782,e,f,13\n200000016,g,h,\n";
+        let all = run(&app, &who, "importStudents", "s.csv", file.as_bytes().to_vec(), json!(null)).await;
+        assert_eq!((all["status"].as_str(), all["rowsFailed"].as_i64(), all["rowsOk"].as_i64()), (Some("FAILED"), Some(2), Some(0)), "{all}");
+        assert_eq!(rows(&app, "students").await, 0, "all or nothing by default");
+        let errors: Vec<(i64, &str)> = all["errors"].as_array().unwrap().iter().map(|e| (e["row"].as_i64().unwrap(), e["code"].as_str().unwrap())).collect();
+        assert_eq!(errors, [(3, "INVALID_TZ"), (4, "INVALID_GRADE_LEVEL")]);
+        let some = run(&app, &who, "importStudents", "s.csv", file.as_bytes().to_vec(), json!({ "mode": "VALID_ROWS" })).await;
+        assert_eq!((some["status"].as_str(), some["rowsFailed"].as_i64(), some["rowsOk"].as_i64()), (Some("PARTIAL"), Some(2), Some(2)), "{some}");
+        assert_eq!(rows(&app, "students").await, 2);
+    }
+
+    async fn a_file_naming_another_schools_students_writes_nothing_there(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        let b = As::in_school(&root, "school-b");
+        school_setup(&app, &b).await;
+        run(&app, &b, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        let b_before = roster(&app, &b).await;
+        let b_rows = data_rows(&app).await;
+
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        let log = run(&app, &who, "importGrades", "grades.csv", fixture("grades.csv"), json!(null)).await;
+        assert_eq!(log["status"], "FAILED", "{log}");
+        assert!(log["errors"].as_array().unwrap().iter().all(|e| e["code"] == "UNKNOWN_STUDENT"), "B's students are unknown in A: {log}");
+        let log = run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        assert_eq!(log["rowsOk"], 4, "the same national ids are new students of A: {log}");
+        assert_eq!(roster(&app, &b).await, b_before, "B's students are untouched");
+        assert_eq!(entity::student::Entity::find().count(&app.db.conn).await.unwrap() as i64, b_rows.0 + 4);
+        let (_, other) = app.gql(&who, "query($id: UUID!) { importLog(id: $id) { id } }", json!({ "id": log["id"] })).await;
+        assert!(other["data"]["importLog"].is_object());
+        let (_, theirs) = app.gql(&As::in_school(&root, "school-b"), "query($id: UUID!) { importLog(id: $id) { id } }", json!({ "id": log["id"] })).await;
+        assert_eq!(theirs["data"]["importLog"], Value::Null, "A's log is not B's");
+    }
+
+    async fn a_failure_in_the_middle_of_writing_leaves_no_rows(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        // The database refuses the third student: the import fails after writing rows.
+        let sql: &[&str] = match backend {
+            tests::Backend::Sqlite => &["CREATE TRIGGER boom BEFORE INSERT ON students WHEN NEW.first_name = 'מיכל' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"],
+            tests::Backend::Postgres => &[
+                "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.first_name = 'מיכל' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER boom BEFORE INSERT ON students FOR EACH ROW EXECUTE FUNCTION boom()",
+            ],
+        };
+        for statement in sql {
+            app.db.conn.execute_unprepared(statement).await.unwrap();
+        }
+        let first = "student_tz,first_name,last_name\n039337423,נועה,כהן\n123456782,יונתן,לוי\n";
+        run(&app, &who, "importStudents", "a.csv", first.as_bytes().to_vec(), json!(null)).await;
+        let log = run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        assert_eq!(log["status"], "FAILED", "{log}");
+        assert_eq!(log["message"], "the import failed inside the database; nothing was written");
+        assert!(!log.to_string().contains("injected"), "database text never reaches the client: {log}");
+        assert_eq!(rows(&app, "students").await, 2, "the two earlier students only");
+    }
+
+    async fn imports_left_running_by_a_stop_are_failed_at_start(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        let log = run(&app, &who, "importStudents", "s.csv", b"student_tz,first_name,last_name\n039337423,a,b\n".to_vec(), json!(null)).await;
+        app.db.conn.execute_unprepared(&format!("UPDATE import_logs SET status = 'RUNNING'{}", "")).await.unwrap();
+        let url = app.db.url.clone();
+        let config = api::config::Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some(url.clone()),
+            "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
+            "BOOTSTRAP_ADMIN_PASSWORD" => Some("not-used-password".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        drop(api::app::Application::build(config).await.unwrap());
+        let after = app.ok(&who, "query($id: UUID!) { importLog(id: $id) { status message } }", json!({ "id": log["id"] })).await;
+        assert_eq!(after["importLog"]["status"], "FAILED");
+        assert!(after["importLog"]["message"].as_str().unwrap().contains("server stopped"), "{after}");
+    }
+
+    async fn only_roles_with_imports_run_may_import(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        for role in ["TEACHER", "VIEWER"] {
+            let token = app.member_token(&root, FIRST_SCHOOL, &format!("{role}@example.org").to_lowercase(), role).await;
+            let (_, body) = app.upload(&As::token(&token), &import("importStudents"), json!({}), "students.csv", fixture("students.csv")).await;
+            assert_eq!(code(&body), "FORBIDDEN", "{role}: {body}");
+            let (_, body) = app.gql(&As::token(&token), "{ importLogs { totalCount } }", json!({})).await;
+            assert_eq!(code(&body), "FORBIDDEN", "{role}: {body}");
+        }
+        assert_eq!(rows(&app, "import_logs").await, 0);
+        assert_eq!(rows(&app, "students").await, 0);
+    }
+}
