@@ -58,6 +58,8 @@ pub struct AppInner {
     pub login_throttle: LoginThrottle,
     /// SQL statements executed so far (for the statement-count tests and benchmarks).
     pub statements: Arc<AtomicU64>,
+    /// Live updates of running imports.
+    pub import_events: crate::imports::ImportEvents,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -103,6 +105,7 @@ impl AppState {
             jwt,
             login_throttle,
             statements,
+            import_events: crate::imports::ImportEvents::default(),
         }))
     }
 }
@@ -131,9 +134,16 @@ pub fn router(state: AppState) -> Router {
                 .latency_unit(LatencyUnit::Micros),
         )
         .on_failure(DefaultOnFailure::new().level(Level::WARN));
-    Router::new()
+    let quick = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/graphiql", get(graphiql))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    Router::new()
+        // Its time limit depends on the request (an import may take minutes): see the gate.
         .route(
             "/graphql",
             get(graphql::http::graphql_handler)
@@ -143,16 +153,18 @@ pub fn router(state: AppState) -> Router {
                     graphql::http::body_size_gate,
                 )),
         )
-        .route("/graphiql", get(graphiql))
+        .route("/graphql/ws", get(graphql::http::graphql_ws))
+        .merge(quick)
         .with_state(state)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
+
+/// How long a request may take, uploads aside.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an upload (an import) may take.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Liveness: the process answers.
 async fn health() -> impl IntoResponse {

@@ -101,10 +101,24 @@ pub const IMPORT_MAX_ROWS: usize = 5_000;
 
 /// Starts a server on `backend` with a fresh database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Like [`spawn_app`], with some configuration variables set otherwise (benchmarks raise the
+/// import limits).
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     init_test_logging();
     let db = TestDb::new(backend).await;
     let url = db.url.clone();
+    let overrides: Vec<(String, String)> = overrides
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let config = Config::from_lookup(|name| match name {
+        _ if overrides.iter().any(|(k, _)| k == name) => overrides
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone()),
         "DATABASE_URL" => Some(url.clone()),
         "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
         "JWT_SECRET" => Some(JWT_SECRET.to_owned()),

@@ -93,6 +93,27 @@ async fn data_rows(app: &TestApp) -> (i64, i64, i64, i64) {
     )
 }
 
+/// The next text message of a WebSocket, as JSON.
+async fn next_message<S>(ws: &mut S) -> Value
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 /// A school admin of the first school (not the superadmin, whose requests are audited).
 async fn admin(app: &TestApp) -> As {
     let root = app.root().await;
@@ -331,5 +352,55 @@ backend_tests! {
         }
         assert_eq!(rows(&app, "import_logs").await, 0);
         assert_eq!(rows(&app, "students").await, 0);
+    }
+
+    async fn import_progress_follows_a_background_import_to_its_end(backend) {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        let b = As::in_school(&root, "school-b");
+        let b_log = run(&app, &b, "importStudents", "s.csv", b"student_tz,first_name,last_name\n039337423,a,b\n".to_vec(), json!(null)).await;
+        let token = app.member_token(&root, FIRST_SCHOOL, "office@example.org", "ADMIN").await;
+        let who = As::token(&token);
+        school_setup(&app, &who).await;
+        let log = run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!({ "background": true })).await;
+        assert_eq!(log["status"], "RUNNING", "answered at once: {log}");
+
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
+        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        ws.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string())).await.unwrap();
+        assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+        let subscribe = |id: &str, import: &Value| Message::text(json!({ "id": id, "type": "subscribe", "payload": {
+            "query": "subscription($id: UUID!) { importProgress(id: $id) { status rowsTotal rowsOk } }", "variables": { "id": import } } }).to_string());
+        ws.send(subscribe("mine", &log["id"])).await.unwrap();
+        let mut updates = Vec::new();
+        loop {
+            let message = next_message(&mut ws).await;
+            match message["type"].as_str() {
+                Some("next") => updates.push(message["payload"]["data"]["importProgress"].clone()),
+                Some("complete") => break,
+                _ => panic!("{message}"),
+            }
+        }
+        let last = updates.last().unwrap();
+        assert_eq!(last, &json!({ "status": "SUCCEEDED", "rowsTotal": 4, "rowsOk": 4 }), "{updates:?}");
+        assert!(updates[..updates.len() - 1].iter().all(|u| u["status"] == "RUNNING"), "{updates:?}");
+
+        // Another school's import and a random id: the same error, and nothing streamed.
+        let mut errors = Vec::new();
+        for (id, import) in [("theirs", b_log["id"].clone()), ("random", json!(uuid::Uuid::now_v7()))] {
+            ws.send(subscribe(id, &import)).await.unwrap();
+            let message = next_message(&mut ws).await;
+            assert_eq!((message["type"].as_str(), &message["payload"]["data"]), (Some("next"), &Value::Null), "{message}");
+            errors.push(message["payload"]["errors"].clone());
+            assert_eq!(next_message(&mut ws).await["type"], "complete");
+        }
+        assert_eq!(errors[0], errors[1]);
+        assert_eq!(errors[0][0]["extensions"]["code"], "NOT_FOUND", "{errors:?}");
+        let after = app.ok(&who, "query($id: UUID!) { importLog(id: $id) { status rowsOk } }", json!({ "id": log["id"] })).await;
+        assert_eq!(after["importLog"], json!({ "status": "SUCCEEDED", "rowsOk": 4 }));
     }
 }

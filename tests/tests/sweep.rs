@@ -236,12 +236,17 @@ const CALLS: &[Call] = &[
     ),
 ];
 
+/// Subscription fields taking ids; WebSocket-only, so their cross-school case is tested in their
+/// own files (`importProgress`: `imports.rs`).
+const SUBSCRIPTIONS: &[&str] = &["importProgress"];
+
 /// Fields whose id arguments are not school data: `setUserActive` is a platform (superadmin)
 /// operation on users, covered by the auth tests.
 const NOT_SCHOOL_DATA: &[&str] = &["setUserActive"];
 
 const INTROSPECTION: &str = "{ __schema { queryType { fields { name args { name type { ...T } } } }
     mutationType { fields { name args { name type { ...T } } } }
+    subscriptionType { fields { name args { name type { ...T } } } }
     types { name inputFields { name type { ...T } } } } }
     fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
 
@@ -274,7 +279,7 @@ async fn every_field_taking_an_id_is_in_the_sweep() {
         })
     };
     let mut needing = BTreeSet::new();
-    for root in ["queryType", "mutationType"] {
+    for root in ["queryType", "mutationType", "subscriptionType"] {
         for field in data["__schema"][root]["fields"].as_array().unwrap() {
             for arg in field["args"].as_array().unwrap() {
                 let mut names = Vec::new();
@@ -289,6 +294,7 @@ async fn every_field_taking_an_id_is_in_the_sweep() {
         .iter()
         .map(|(f, _, _)| (*f).to_owned())
         .chain(NOT_SCHOOL_DATA.iter().map(|f| (*f).to_owned()))
+        .chain(SUBSCRIPTIONS.iter().map(|f| (*f).to_owned()))
         .collect();
     let missing: Vec<&String> = needing.difference(&covered).collect();
     assert!(

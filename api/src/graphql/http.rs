@@ -135,7 +135,9 @@ async fn run(
 /// Room for the `operations` and `map` parts of a multipart request besides the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
-/// Refuses a request whose declared size is over the limit before its body is read: a
+/// Limits a request's time (an upload gets [`crate::app::UPLOAD_TIMEOUT`], anything else
+/// [`crate::app::REQUEST_TIMEOUT`]) and refuses a request whose declared size is over the limit
+/// before its body is read: a
 /// multipart upload may carry one import file (`IMPORT_MAX_BYTES`), anything else
 /// [`limits::MAX_BODY_BYTES`]. The answer is a GraphQL error `BAD_USER_INPUT` naming the limit,
 /// with HTTP 413. A body without a declared length is cut off at the same size while it is read.
@@ -186,6 +188,61 @@ pub async fn body_size_gate(
     }
     let (parts, body) = request.into_parts();
     let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
-    next.run(axum::extract::Request::from_parts(parts, body))
-        .await
+    let timeout = if multipart {
+        crate::app::UPLOAD_TIMEOUT
+    } else {
+        crate::app::REQUEST_TIMEOUT
+    };
+    match tokio::time::timeout(
+        timeout,
+        next.run(axum::extract::Request::from_parts(parts, body)),
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
+/// `GET /graphql/ws`: subscriptions over WebSocket (graphql-transport-ws or the older
+/// graphql-ws). Credentials come in the `connection_init` payload, as the HTTP headers would:
+/// `{"Authorization": "Bearer …", "X-School-Id": "…"}`; the school is chosen as for HTTP.
+pub async fn graphql_ws(
+    State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::WebSocketUpgrade,
+) -> Response {
+    let client = client
+        .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+        .unwrap_or_default();
+    let schema = state.schema.clone();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut headers = HeaderMap::new();
+                    if let Some(fields) = payload.as_object() {
+                        for (name, value) in fields {
+                            let name = name.to_ascii_lowercase();
+                            if !matches!(name.as_str(), "authorization" | "x-school-id") {
+                                continue;
+                            }
+                            if let (Ok(name), Some(Ok(value))) = (
+                                header::HeaderName::try_from(name),
+                                value.as_str().map(HeaderValue::from_str),
+                            ) {
+                                headers.insert(name, value);
+                            }
+                        }
+                    }
+                    let identity = tenant::resolve(&state, &headers, client).await;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(state.clone());
+                    data.insert(identity);
+                    Ok(data)
+                })
+                .serve()
+        })
 }

@@ -4,9 +4,11 @@
 
 use std::io::Read;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Upload};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, Upload};
 use chrono::{DateTime, Utc};
 use entity::{enums, ids::ImportLogId, import_log};
+use futures_util::{Stream, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::{
@@ -63,6 +65,9 @@ pub struct ImportOptions {
     pub dry_run: Option<bool>,
     /// All or nothing (default), or the valid rows.
     pub mode: Option<ImportMode>,
+    /// Answer at once with the log (`RUNNING`) and import in the background; follow it with
+    /// `importProgress(id)` or `importLog(id)` (default false: answer when done).
+    pub background: Option<bool>,
 }
 
 /// One problem found in an imported file.
@@ -240,6 +245,7 @@ async fn run(
         return Err(too_big());
     }
     let options = options.unwrap_or_default();
+    let options_background = options.background.unwrap_or(false);
     let options = Options {
         dry_run: options.dry_run.unwrap_or(false),
         mode: match options.mode.unwrap_or_default() {
@@ -248,16 +254,30 @@ async fn run(
         },
         max_rows: state.config.import_max_rows,
     };
-    let log = imports::run(
-        &state.db,
-        tenant.school_id(),
+    let background = options_background;
+    let db = state.db.clone();
+    let events = state.import_events.clone();
+    let school = tenant.school_id();
+    let log = imports::start(
+        &db,
+        &events,
+        school,
         &tenant.actor,
         kind,
         &file_name,
-        bytes,
         options,
     )
     .await?;
+    // The import runs in its own task: a client that goes away does not cut it off half-way
+    // (its transaction would roll back, but its log would stay RUNNING).
+    let started = log.clone();
+    let task = tokio::spawn(async move {
+        imports::complete(&db, &events, school, started, kind, bytes, options).await
+    });
+    if background {
+        return Ok(ImportLog(log));
+    }
+    let log = task.await.map_err(ApiError::internal)??;
     Ok(ImportLog(log))
 }
 
@@ -304,5 +324,59 @@ impl ImportsMutation {
         #[graphql(desc = "Dry run and mode.")] options: Option<ImportOptions>,
     ) -> ApiResult<ImportLog> {
         run(ctx, ImportKind::Attendance, file, options).await
+    }
+}
+
+fn finished(status: enums::ImportStatus) -> bool {
+    !matches!(
+        status,
+        enums::ImportStatus::Pending | enums::ImportStatus::Running
+    )
+}
+
+/// Following imports as they run.
+#[derive(Debug, Default)]
+pub struct ImportsSubscription;
+
+/// The root subscription, over WebSocket at `/graphql/ws`.
+#[Subscription(name = "Subscription")]
+impl ImportsSubscription {
+    /// An import's log now, then each time it moves on (rows processed, and its end); the stream
+    /// ends when the import does. Another school's import id is answered like a missing one.
+    async fn import_progress(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The import's id.")] id: Uuid,
+    ) -> Result<impl Stream<Item = ImportLog> + use<>, ApiError> {
+        let (tenant, tx) = scoped(ctx, Permission::ImportsRun).await?;
+        let school = tenant.school_id();
+        // Subscribe first, so nothing between the read and the subscription is missed.
+        let updates = state(ctx)?.import_events.subscribe();
+        let current = tx
+            .get::<import_log::Entity>(ImportLogId(id))
+            .await?
+            .ok_or(ApiError::NotFound("import"))?;
+        tx.commit().await?;
+        let id = current.id;
+        let first = futures_util::stream::iter([ImportLog(current.clone())]);
+        let rest = futures_util::stream::unfold(
+            (updates, finished(current.status)),
+            move |(mut updates, done)| async move {
+                if done {
+                    return None;
+                }
+                loop {
+                    match updates.recv().await {
+                        Ok((s, log)) if s == school && log.id == id => {
+                            let done = finished(log.status);
+                            return Some((ImportLog(log), (updates, done)));
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            },
+        );
+        Ok(first.chain(rest))
     }
 }

@@ -14,7 +14,7 @@ mod schools;
 mod system;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 pub use graphiql::graphiql_page;
 
@@ -45,17 +45,24 @@ pub struct Mutation(
     imports::ImportsMutation,
 );
 
+/// The root subscription (over `GET /graphql/ws`, graphql-transport-ws or graphql-ws).
+pub type Subscription = imports::ImportsSubscription;
+
 /// The service's GraphQL schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// A schema builder with every resolver registered and no per-process data; the server adds its
 /// state, `api schema` prints the SDL.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits::MAX_DEPTH)
-        .limit_complexity(limits::MAX_COMPLEXITY)
-        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
-        .limit_directives(limits::MAX_DIRECTIVES)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(limits::MAX_DEPTH)
+    .limit_complexity(limits::MAX_COMPLEXITY)
+    .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
+    .limit_directives(limits::MAX_DIRECTIVES)
 }
 
 /// The published contract, as checked into `schema.graphql`.

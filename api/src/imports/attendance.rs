@@ -86,6 +86,7 @@ pub async fn import(
     tx: &TenantTx,
     table: &Table,
     write: impl Fn(&Problems) -> bool,
+    progress: &super::Progress<'_>,
 ) -> Result<(Outcome, bool), DbErr> {
     let students: HashMap<String, StudentId> = tx
         .all(tx.find::<student::Entity>())
@@ -256,12 +257,15 @@ pub async fn import(
                         TenantError::Db(e) => e,
                         TenantError::NotFound => DbErr::RecordNotFound("attendance".into()),
                     })?;
+                    progress.advance(1);
                 }
                 _ => {}
             }
         }
         for chunk in chunks(inserts) {
+            let n = chunk.len();
             tx.insert_many(chunk).await?;
+            progress.advance(n);
         }
     }
     Ok((problems.outcome(&actions, written), written))

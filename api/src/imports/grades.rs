@@ -118,7 +118,9 @@ pub async fn import(
     tx: &TenantTx,
     table: &Table,
     write: impl Fn(&Problems) -> bool,
+    progress: &super::Progress<'_>,
 ) -> Result<(Outcome, bool), DbErr> {
+    tracing::debug!("grades: loading the school's records");
     let students: HashMap<String, StudentId> = tx
         .all(tx.find::<student::Entity>())
         .await?
@@ -371,6 +373,7 @@ pub async fn import(
         });
     }
     let written = write(&problems);
+    tracing::debug!(rows = rows.len(), "grades validated");
     if written {
         let now = Utc::now();
         // Assessments the file names that the school lacks.
@@ -448,12 +451,15 @@ pub async fn import(
                         TenantError::Db(e) => e,
                         TenantError::NotFound => DbErr::RecordNotFound("grade".into()),
                     })?;
+                    progress.advance(1);
                 }
                 _ => {}
             }
         }
         for chunk in chunks(inserts) {
+            let n = chunk.len();
             tx.insert_many(chunk).await?;
+            progress.advance(n);
         }
     }
     Ok((problems.outcome(&actions, written), written))

@@ -180,15 +180,84 @@ pub enum ImportError {
     Db(#[from] DbErr),
 }
 
-/// Runs an import of `bytes` for `school` and returns its log. The file's problems are in the
-/// log, not an error: only a database failure is.
+/// Live updates of running imports, for the `importProgress` subscription. Every update names
+/// its school; subscribers see only their own school's.
+#[derive(Debug, Clone)]
+pub struct ImportEvents(tokio::sync::broadcast::Sender<(SchoolId, import_log::Model)>);
+
+impl Default for ImportEvents {
+    fn default() -> Self {
+        Self(tokio::sync::broadcast::channel(1024).0)
+    }
+}
+
+impl ImportEvents {
+    /// Sends `log` of `school` to current subscribers.
+    pub fn publish(&self, school: SchoolId, log: &import_log::Model) {
+        // No subscriber is not an error.
+        let _ = self.0.send((school, log.clone()));
+    }
+
+    /// Updates from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(SchoolId, import_log::Model)> {
+        self.0.subscribe()
+    }
+}
+
+/// Reports rows written while an import runs (at most every 200 ms).
+#[derive(Debug)]
+pub struct Progress<'a> {
+    events: &'a ImportEvents,
+    school: SchoolId,
+    log: std::sync::Mutex<(import_log::Model, std::time::Instant)>,
+}
+
+impl Progress<'_> {
+    /// Notes that `rows` more rows were handled.
+    pub fn advance(&self, rows: usize) {
+        if let Ok(mut guard) = self.log.lock() {
+            let (log, last) = &mut *guard;
+            log.rows_processed = log.rows_processed.saturating_add(count(rows));
+            if last.elapsed() >= std::time::Duration::from_millis(200) {
+                *last = std::time::Instant::now();
+                self.events.publish(self.school, log);
+            }
+        }
+    }
+
+    fn set_total(&self, rows: usize) {
+        if let Ok(mut guard) = self.log.lock() {
+            guard.0.rows_total = count(rows);
+            self.events.publish(self.school, &guard.0);
+        }
+    }
+}
+
+/// Runs an import of `bytes` for `school` and returns its log: [`start`], then [`complete`].
+/// The file's problems are in the log, not an error: only a database failure is.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     db: &DatabaseConnection,
+    events: &ImportEvents,
     school: SchoolId,
     actor: &Actor,
     kind: ImportKind,
     file_name: &str,
     bytes: Vec<u8>,
+    options: ImportOptions,
+) -> Result<import_log::Model, DbErr> {
+    let log = start(db, events, school, actor, kind, file_name, options).await?;
+    complete(db, events, school, log, kind, bytes, options).await
+}
+
+/// Writes the import's log, `RUNNING`, in its own transaction, and announces it.
+pub async fn start(
+    db: &DatabaseConnection,
+    events: &ImportEvents,
+    school: SchoolId,
+    actor: &Actor,
+    kind: ImportKind,
+    file_name: &str,
     options: ImportOptions,
 ) -> Result<import_log::Model, DbErr> {
     let now = Utc::now();
@@ -220,7 +289,28 @@ pub async fn run(
         tx.commit().await?;
         log
     };
-    let result = import(db, school, kind, file_name, bytes, options).await;
+    events.publish(school, &log);
+    Ok(log)
+}
+
+/// Reads, validates and writes the file of the import `log` (from [`start`]), then records and
+/// announces the outcome.
+pub async fn complete(
+    db: &DatabaseConnection,
+    events: &ImportEvents,
+    school: SchoolId,
+    log: import_log::Model,
+    kind: ImportKind,
+    bytes: Vec<u8>,
+    options: ImportOptions,
+) -> Result<import_log::Model, DbErr> {
+    let progress = Progress {
+        events,
+        school,
+        log: std::sync::Mutex::new((log.clone(), std::time::Instant::now())),
+    };
+    let file_name = log.file_name.clone();
+    let result = import(db, school, kind, &file_name, bytes, options, &progress).await;
     let tx = TenantTx::begin(db, school).await?;
     let mut row = log.into_active_model();
     match &result {
@@ -268,6 +358,7 @@ pub async fn run(
         entity::tenant::TenantError::NotFound => DbErr::RecordNotFound("import log".into()),
     })?;
     tx.commit().await?;
+    events.publish(school, &log);
     Ok(log)
 }
 
@@ -309,6 +400,7 @@ async fn import(
     file_name: &str,
     bytes: Vec<u8>,
     options: ImportOptions,
+    progress: &Progress<'_>,
 ) -> Result<Outcome, ImportError> {
     let specs = match kind {
         ImportKind::Students => students::COLUMNS,
@@ -317,24 +409,37 @@ async fn import(
     };
     let name = file_name.to_owned();
     let max_rows = options.max_rows;
+    let started = std::time::Instant::now();
     // polars runs its own threads and must not run on an async worker.
     let table = tokio::task::spawn_blocking(move || table::read(&name, &bytes, specs, max_rows))
         .await
         .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
+    let read = started.elapsed();
+    progress.set_total(table.height());
     let tx = TenantTx::begin(db, school).await?;
     let write = |problems: &Problems| {
         !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
     };
     let (outcome, written) = match kind {
-        ImportKind::Students => students::import(&tx, &table, write).await?,
-        ImportKind::Grades => grades::import(&tx, &table, write).await?,
-        ImportKind::Attendance => attendance::import(&tx, &table, write).await?,
+        ImportKind::Students => students::import(&tx, &table, write, progress).await?,
+        ImportKind::Grades => grades::import(&tx, &table, write, progress).await?,
+        ImportKind::Attendance => attendance::import(&tx, &table, write, progress).await?,
     };
+    let processed = started.elapsed();
     if written {
         tx.commit().await?;
     } else {
         tx.rollback().await?;
     }
+    tracing::info!(
+        kind = kind.as_str(),
+        rows = outcome.rows_total,
+        written = outcome.rows_ok,
+        read_ms = read.as_millis() as u64,
+        process_ms = (processed - read).as_millis() as u64,
+        commit_ms = (started.elapsed() - processed).as_millis() as u64,
+        "import finished"
+    );
     Ok(outcome)
 }
 

@@ -106,6 +106,7 @@ pub async fn import(
     tx: &TenantTx,
     table: &Table,
     write: impl Fn(&Problems) -> bool,
+    progress: &super::Progress<'_>,
 ) -> Result<(Outcome, bool), DbErr> {
     let existing = tx.all(tx.find::<student::Entity>()).await?;
     let by_tz: HashMap<&str, &student::Model> = existing
@@ -297,12 +298,15 @@ pub async fn import(
                             DbErr::RecordNotFound("student".into())
                         }
                     })?;
+                    progress.advance(1);
                 }
                 _ => {}
             }
         }
         for chunk in chunks(inserts) {
+            let n = chunk.len();
             tx.insert_many(chunk).await?;
+            progress.advance(n);
         }
     }
     Ok((problems.outcome(&actions, written), written))
