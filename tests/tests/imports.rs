@@ -149,7 +149,13 @@ backend_tests! {
         let app = tests::spawn_app(backend).await;
         let who = admin(&app).await;
         school_setup(&app, &who).await;
+        let version = || async {
+            app.ok(&who, "{ school { configuration { dataVersion } } }", json!({})).await["school"]["configuration"]["dataVersion"].as_i64().unwrap()
+        };
+        let v0 = version().await;
         run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+        let v1 = version().await;
+        assert_eq!(v1, v0 + 1, "an import that writes bumps the school's data version once");
         let again = run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
         assert_eq!((again["status"].as_str(), again["rowsOk"].as_i64(), again["rowsUnchanged"].as_i64()), (Some("SUCCEEDED"), Some(0), Some(4)), "{again}");
         let other_format = run(&app, &who, "importStudents", "students.xlsx", fixture("students.xlsx"), json!(null)).await;
@@ -161,9 +167,11 @@ backend_tests! {
         assert_eq!((dry["status"].as_str(), dry["rowsOk"].as_i64(), dry["rowsUnchanged"].as_i64()), (Some("SUCCEEDED"), Some(0), Some(3)), "{dry}");
         assert!(dry["message"].as_str().unwrap().contains("would write 1"), "{dry}");
         assert_eq!(roster(&app, &who).await.iter().filter(|s| s["firstName"] == "יוני").count(), 0, "a dry run writes nothing");
+        assert_eq!(version().await, v1, "unchanged re-imports and dry runs leave the version alone");
         let real = run(&app, &who, "importStudents", "students.csv", changed.into_bytes(), json!(null)).await;
         assert_eq!((real["rowsOk"].as_i64(), real["rowsUnchanged"].as_i64()), (Some(1), Some(3)), "{real}");
         assert_eq!(roster(&app, &who).await.iter().filter(|s| s["firstName"] == "יוני").count(), 1);
+        assert_eq!(version().await, v1 + 1);
 
         let logs = app.ok(&who, "{ importLogs { totalCount nodes { kind fileName status } } }", json!({})).await;
         assert_eq!(logs["importLogs"]["totalCount"], 5);
