@@ -411,4 +411,21 @@ backend_tests! {
         let after = app.ok(&who, "query($id: UUID!) { importLog(id: $id) { status rowsOk } }", json!({ "id": log["id"] })).await;
         assert_eq!(after["importLog"], json!({ "status": "SUCCEEDED", "rowsOk": 4 }));
     }
+
+    async fn a_file_larger_than_one_insert_is_written_whole(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        let mut file = String::from("student_tz,first_name,last_name\n");
+        for n in 0..4_000 {
+            let prefix = format!("{:08}", 20_000_000 + n);
+            let sum = api::domain::weighted_digit_sum(prefix.chars().filter_map(|c| c.to_digit(10)));
+            file.push_str(&format!("{prefix}{},first-{n},last-{n}\n", (10 - sum % 10) % 10));
+        }
+        let log = run(&app, &who, "importStudents", "many.csv", file.clone().into_bytes(), json!(null)).await;
+        assert_eq!((log["status"].as_str(), log["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(4_000)), "{log}");
+        assert_eq!(rows(&app, "students").await, 4_000);
+        let again = run(&app, &who, "importStudents", "many.csv", file.into_bytes(), json!(null)).await;
+        assert_eq!(again["rowsUnchanged"], 4_000, "{again}");
+        assert_eq!(rows(&app, "students").await, 4_000);
+    }
 }

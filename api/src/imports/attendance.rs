@@ -262,7 +262,7 @@ pub async fn import(
                 _ => {}
             }
         }
-        for chunk in chunks(inserts) {
+        for chunk in chunks::<attendance_record::Entity, _>(inserts) {
             let n = chunk.len();
             tx.insert_many(chunk).await?;
             progress.advance(n);

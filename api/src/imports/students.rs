@@ -303,7 +303,7 @@ pub async fn import(
                 _ => {}
             }
         }
-        for chunk in chunks(inserts) {
+        for chunk in chunks::<student::Entity, _>(inserts) {
             let n = chunk.len();
             tx.insert_many(chunk).await?;
             progress.advance(n);
@@ -332,15 +332,17 @@ fn merged(current: &student::Model, row: &Row) -> student::Model {
     next
 }
 
-/// Rows per multi-row insert: well under both backends' bind-parameter limits.
-pub const INSERT_CHUNK: usize = 1_000;
+/// Bind parameters per multi-row insert: under SQLite's limit (32,766) and PostgreSQL's (65,535).
+pub const INSERT_PARAMETERS: usize = 30_000;
 
-/// Splits `rows` into insert-sized chunks.
-pub fn chunks<T>(rows: Vec<T>) -> Vec<Vec<T>> {
+/// Splits `rows` of entity `E` into chunks that each fit one multi-row insert.
+pub fn chunks<E: sea_orm::EntityTrait, T>(rows: Vec<T>) -> Vec<Vec<T>> {
+    use sea_orm::Iterable;
+    let size = (INSERT_PARAMETERS / E::Column::iter().count().max(1)).max(1);
     let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        out.push(rows.by_ref().take(INSERT_CHUNK).collect());
+        out.push(rows.by_ref().take(size).collect());
     }
     out
 }
