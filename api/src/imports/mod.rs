@@ -5,6 +5,7 @@
 
 pub mod attendance;
 pub mod grades;
+pub mod package;
 pub mod parse;
 pub mod students;
 pub mod table;
