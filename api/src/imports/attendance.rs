@@ -11,7 +11,7 @@ use entity::{
     tenant::{TenantError, TenantTx},
     term,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
 use super::{
     Outcome, Problems, RowAction, parse,
@@ -95,7 +95,27 @@ pub async fn import(
         .map(|s| (s.student_tz, s.id))
         .collect();
     let terms = tx.all(tx.find::<term::Entity>()).await?;
-    let existing = tx.all(tx.find::<attendance_record::Entity>()).await?;
+    // Only the records this file can match: its students, between its first and last date.
+    let file_students: Vec<StudentId> = (0..table.height())
+        .filter_map(|i| table.cell("student_tz", i))
+        .filter_map(|text| StudentTz::parse(text).ok())
+        .filter_map(|tz| students.get(tz.as_str()).copied())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let dates: Vec<NaiveDate> = (0..table.height())
+        .filter_map(|i| table.cell("date", i).and_then(parse::date))
+        .collect();
+    let mut existing = Vec::new();
+    if let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) {
+        for chunk in file_students.chunks(5_000) {
+            let select = tx
+                .find::<attendance_record::Entity>()
+                .filter(attendance_record::Column::StudentId.is_in(chunk.iter().copied()))
+                .filter(attendance_record::Column::Date.between(*first, *last));
+            existing.extend(tx.all(select).await?);
+        }
+    }
     let by_key: HashMap<(StudentId, NaiveDate, i32), &attendance_record::Model> = existing
         .iter()
         .map(|r| ((r.student_id, r.date, r.period), r))

@@ -14,7 +14,7 @@ use entity::{
     tenant::{TenantError, TenantTx},
     term,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
 use super::{
     Outcome, Problems, RowAction, parse,
@@ -96,6 +96,9 @@ fn category(text: &str) -> Option<GradeCategory> {
     })
 }
 
+/// Keys per `IN (…)` lookup.
+const LOOKUP_CHUNK: usize = 5_000;
+
 /// One valid row, ready to write.
 #[derive(Debug, Clone)]
 struct Row {
@@ -141,7 +144,32 @@ pub async fn import(
         .into_iter()
         .map(|a| ((a.subject_id, a.term_id, header_key(&a.title)), a))
         .collect();
-    let existing = tx.all(tx.find::<grade::Entity>()).await?;
+    // Only the grades this file can match: those of its students, or with its external ids.
+    let file_students: Vec<StudentId> = (0..table.height())
+        .filter_map(|i| table.cell("student_tz", i))
+        .filter_map(|text| StudentTz::parse(text).ok())
+        .filter_map(|tz| students.get(tz.as_str()).copied())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let file_external: Vec<String> = (0..table.height())
+        .filter_map(|i| table.cell("external_id", i).map(str::to_owned))
+        .collect();
+    let mut existing: HashMap<GradeId, grade::Model> = HashMap::new();
+    for chunk in file_students.chunks(LOOKUP_CHUNK) {
+        let select = tx
+            .find::<grade::Entity>()
+            .filter(grade::Column::StudentId.is_in(chunk.iter().copied()));
+        existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
+    }
+    for chunk in file_external.chunks(LOOKUP_CHUNK) {
+        let select = tx
+            .find::<grade::Entity>()
+            .filter(grade::Column::ExternalId.is_in(chunk.iter().cloned()));
+        existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
+    }
+    let mut existing: Vec<grade::Model> = existing.into_values().collect();
+    existing.sort_by_key(|g| g.id);
     let assessment_titles: HashMap<AssessmentId, String> = assessments
         .iter()
         .map(|((_, _, title), a)| (a.id, title.clone()))
