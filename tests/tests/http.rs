@@ -9,6 +9,19 @@ use tests::{TestDb, backend_tests, spawn_app};
 use tower::ServiceExt;
 
 backend_tests! {
+    async fn a_request_body_over_the_limit_is_refused_with_the_limit_named(backend) {
+        let app = spawn_app(backend).await;
+        let limit = api::graphql::limits::MAX_BODY_BYTES;
+        let query = format!("{{ apiVersion }} # {}", "x".repeat(limit));
+        let response = app.client.post(app.url("/graphql")).json(&json!({ "query": query })).send().await.unwrap();
+        assert_eq!(response.status(), 413);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains(&limit.to_string()), "{body}");
+        let small = app.client.post(app.url("/graphql")).json(&json!({ "query": "{ apiVersion }" })).send().await.unwrap();
+        assert_eq!(small.status(), 200);
+    }
+
     async fn health_answers_ok(backend) {
         let app = spawn_app(backend).await;
         let response = app.client.get(app.url("/health")).send().await.unwrap();
