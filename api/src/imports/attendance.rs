@@ -18,23 +18,10 @@ use super::{
     students::chunks,
     table::{Spec, Table, header_key},
 };
-use crate::domain::StudentTz;
 
 /// The columns of an attendance file.
 pub const COLUMNS: &[Spec] = &[
-    Spec {
-        name: "student_tz",
-        required: true,
-        aliases: &[
-            "ת.ז",
-            "ת\"ז",
-            "תז",
-            "תעודת זהות",
-            "מספר זהות",
-            "tz",
-            "national_id",
-        ],
-    },
+    super::STUDENT_TZ,
     Spec {
         name: "date",
         required: true,
@@ -96,13 +83,7 @@ pub async fn import(
         .collect();
     let terms = tx.all(tx.find::<term::Entity>()).await?;
     // Only the records this file can match: its students, between its first and last date.
-    let file_students: Vec<StudentId> = (0..table.height())
-        .filter_map(|i| table.cell("student_tz", i))
-        .filter_map(|text| StudentTz::parse(text).ok())
-        .filter_map(|tz| students.get(tz.as_str()).copied())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let file_students = super::students_in(table, &students);
     let dates: Vec<NaiveDate> = (0..table.height())
         .filter_map(|i| table.cell("date", i).and_then(parse::date))
         .collect();
@@ -126,28 +107,7 @@ pub async fn import(
         Vec::with_capacity(table.height());
     let mut seen: HashMap<(StudentId, NaiveDate, i32), usize> = HashMap::new();
     for i in 0..table.height() {
-        let student = match table.cell("student_tz", i).map(StudentTz::parse) {
-            None => {
-                problems.add(i, "student_tz", "REQUIRED", "the national id is missing");
-                None
-            }
-            Some(Err(e)) => {
-                problems.add(i, "student_tz", "INVALID_TZ", e.to_string());
-                None
-            }
-            Some(Ok(tz)) => {
-                let id = students.get(tz.as_str()).copied();
-                if id.is_none() {
-                    problems.add(
-                        i,
-                        "student_tz",
-                        "UNKNOWN_STUDENT",
-                        "no student of this school has this national id",
-                    );
-                }
-                id
-            }
-        };
+        let student = super::student_of(table, i, &students, &mut problems);
         let date = match table.cell("date", i).map(parse::date) {
             Some(Some(d)) => {
                 if terms.iter().any(|t| t.start_date <= d && d <= t.end_date) {

@@ -21,23 +21,10 @@ use super::{
     students::chunks,
     table::{Spec, Table, header_key},
 };
-use crate::domain::StudentTz;
 
 /// The columns of a grades file.
 pub const COLUMNS: &[Spec] = &[
-    Spec {
-        name: "student_tz",
-        required: true,
-        aliases: &[
-            "ת.ז",
-            "ת\"ז",
-            "תז",
-            "תעודת זהות",
-            "מספר זהות",
-            "tz",
-            "national_id",
-        ],
-    },
+    super::STUDENT_TZ,
     Spec {
         name: "subject",
         required: true,
@@ -145,13 +132,7 @@ pub async fn import(
         .map(|a| ((a.subject_id, a.term_id, header_key(&a.title)), a))
         .collect();
     // Only the grades this file can match: those of its students, or with its external ids.
-    let file_students: Vec<StudentId> = (0..table.height())
-        .filter_map(|i| table.cell("student_tz", i))
-        .filter_map(|text| StudentTz::parse(text).ok())
-        .filter_map(|tz| students.get(tz.as_str()).copied())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let file_students = super::students_in(table, &students);
     let file_external: Vec<String> = (0..table.height())
         .filter_map(|i| table.cell("external_id", i).map(str::to_owned))
         .collect();
@@ -192,28 +173,7 @@ pub async fn import(
     let mut rows: Vec<Option<(Row, Option<&grade::Model>)>> = Vec::with_capacity(table.height());
     let mut seen: HashMap<Key, usize> = HashMap::new();
     for i in 0..table.height() {
-        let student = match table.cell("student_tz", i).map(StudentTz::parse) {
-            None => {
-                problems.add(i, "student_tz", "REQUIRED", "the national id is missing");
-                None
-            }
-            Some(Err(e)) => {
-                problems.add(i, "student_tz", "INVALID_TZ", e.to_string());
-                None
-            }
-            Some(Ok(tz)) => {
-                let id = students.get(tz.as_str()).copied();
-                if id.is_none() {
-                    problems.add(
-                        i,
-                        "student_tz",
-                        "UNKNOWN_STUDENT",
-                        "no student of this school has this national id",
-                    );
-                }
-                id
-            }
-        };
+        let student = super::student_of(table, i, &students, &mut problems);
         let subject = match table.cell("subject", i) {
             None => {
                 problems.add(i, "subject", "REQUIRED", "the subject is missing");

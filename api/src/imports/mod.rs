@@ -24,6 +24,70 @@ use serde::Serialize;
 
 use crate::tenant::Actor;
 
+/// The national-id column every file has, by its English and Hebrew names.
+pub const STUDENT_TZ: table::Spec = table::Spec {
+    name: "student_tz",
+    required: true,
+    aliases: &[
+        "ת.ז",
+        "ת\"ז",
+        "תז",
+        "תעודת זהות",
+        "מספר זהות",
+        "tz",
+        "national_id",
+    ],
+};
+
+/// The student of row `i` by its national id, or the row's problem (missing, invalid, or not a
+/// student of this school).
+pub fn student_of(
+    table: &table::Table,
+    i: usize,
+    students: &std::collections::HashMap<String, entity::ids::StudentId>,
+    problems: &mut Problems,
+) -> Option<entity::ids::StudentId> {
+    match table
+        .cell("student_tz", i)
+        .map(crate::domain::StudentTz::parse)
+    {
+        None => {
+            problems.add(i, "student_tz", "REQUIRED", "the national id is missing");
+            None
+        }
+        Some(Err(e)) => {
+            problems.add(i, "student_tz", "INVALID_TZ", e.to_string());
+            None
+        }
+        Some(Ok(tz)) => {
+            let id = students.get(tz.as_str()).copied();
+            if id.is_none() {
+                problems.add(
+                    i,
+                    "student_tz",
+                    "UNKNOWN_STUDENT",
+                    "no student of this school has this national id",
+                );
+            }
+            id
+        }
+    }
+}
+
+/// The school's students a file names (each once), for narrowing what is loaded to match rows.
+pub fn students_in(
+    table: &table::Table,
+    students: &std::collections::HashMap<String, entity::ids::StudentId>,
+) -> Vec<entity::ids::StudentId> {
+    (0..table.height())
+        .filter_map(|i| table.cell("student_tz", i))
+        .filter_map(|text| crate::domain::StudentTz::parse(text).ok())
+        .filter_map(|tz| students.get(tz.as_str()).copied())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportKind {

@@ -12,19 +12,7 @@ use crate::domain::{StudentTz, is_plausible_email};
 
 /// The columns of a students file.
 pub const COLUMNS: &[Spec] = &[
-    Spec {
-        name: "student_tz",
-        required: true,
-        aliases: &[
-            "ת.ז",
-            "ת\"ז",
-            "תז",
-            "תעודת זהות",
-            "מספר זהות",
-            "tz",
-            "national_id",
-        ],
-    },
+    super::STUDENT_TZ,
     Spec {
         name: "first_name",
         required: true,
