@@ -3,15 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    attendance_record,
-    enums::AttendanceStatus,
-    ids::*,
-    student,
-    tenant::{TenantError, TenantTx},
-    term,
-};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
+use entity::{attendance_record, enums::AttendanceStatus, ids::*, student, tenant::TenantTx, term};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
 use super::{
     Outcome, Problems, RowAction, parse,
@@ -189,22 +182,9 @@ pub async fn import(
         )));
     }
 
-    let mut actions = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        actions.push(match row {
-            _ if problems.failed(i) => RowAction::Failed,
-            None => RowAction::Failed,
-            Some((_, None)) => RowAction::Insert,
-            Some((row, Some(current))) => {
-                if current.status == row.status && (row.note.is_none() || row.note == current.note)
-                {
-                    RowAction::Unchanged
-                } else {
-                    RowAction::Update
-                }
-            }
-        });
-    }
+    let actions = super::classify(&problems, &rows, |current, row| {
+        current.status == row.status && (row.note.is_none() || row.note == current.note)
+    });
     let written = write(&problems);
     if written {
         let now = Utc::now();
@@ -231,12 +211,8 @@ pub async fn import(
                     if row.note.is_some() {
                         next.note = row.note.clone();
                     }
-                    let mut model = next.into_active_model().reset_all();
-                    model.updated_at = Set(now);
-                    tx.update(model).await.map_err(|e| match e {
-                        TenantError::Db(e) => e,
-                        TenantError::NotFound => DbErr::RecordNotFound("attendance".into()),
-                    })?;
+                    next.updated_at = now;
+                    super::write_back(tx, next.into_active_model(), "attendance").await?;
                     progress.advance(1);
                 }
                 _ => {}

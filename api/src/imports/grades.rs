@@ -11,10 +11,10 @@ use entity::{
     grade,
     ids::*,
     student, subject,
-    tenant::{TenantError, TenantTx},
+    tenant::TenantTx,
     term,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
 use super::{
     Outcome, Problems, RowAction, parse,
@@ -345,21 +345,7 @@ pub async fn import(
         )));
     }
 
-    let mut actions = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        actions.push(match row {
-            _ if problems.failed(i) => RowAction::Failed,
-            None => RowAction::Failed,
-            Some((_, None)) => RowAction::Insert,
-            Some((row, Some(current))) => {
-                if same(current, row) {
-                    RowAction::Unchanged
-                } else {
-                    RowAction::Update
-                }
-            }
-        });
-    }
+    let actions = super::classify(&problems, &rows, same);
     let written = write(&problems);
     tracing::debug!(rows = rows.len(), "grades validated");
     if written {
@@ -433,12 +419,8 @@ pub async fn import(
                 (RowAction::Update, Some(current)) => {
                     let mut next = (*current).clone();
                     apply(&mut next, row);
-                    let mut model = next.into_active_model().reset_all();
-                    model.updated_at = Set(now);
-                    tx.update(model).await.map_err(|e| match e {
-                        TenantError::Db(e) => e,
-                        TenantError::NotFound => DbErr::RecordNotFound("grade".into()),
-                    })?;
+                    next.updated_at = now;
+                    super::write_back(tx, next.into_active_model(), "grade").await?;
                     progress.advance(1);
                 }
                 _ => {}

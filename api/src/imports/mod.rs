@@ -169,6 +169,46 @@ pub enum RowAction {
     Failed,
 }
 
+/// What each row will do: rows with problems fail, rows matching no record insert, rows matching
+/// a record update it unless `same` says the record already holds the row.
+pub fn classify<R, M>(
+    problems: &Problems,
+    rows: &[Option<(R, Option<&M>)>],
+    same: impl Fn(&M, &R) -> bool,
+) -> Vec<RowAction> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| match row {
+            _ if problems.failed(i) => RowAction::Failed,
+            None => RowAction::Failed,
+            Some((_, None)) => RowAction::Insert,
+            Some((row, Some(current))) if same(current, row) => RowAction::Unchanged,
+            Some(_) => RowAction::Update,
+        })
+        .collect()
+}
+
+/// Writes a changed record back whole (every column, as the import computed it).
+pub async fn write_back<A>(tx: &TenantTx, model: A, what: &'static str) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    A::Entity: entity::tenant::TenantScoped,
+    <A::Entity as sea_orm::EntityTrait>::Model: IntoActiveModel<A>,
+{
+    tx.update(model.reset_all())
+        .await
+        .map(|_| ())
+        .map_err(db_error(what))
+}
+
+/// A tenant-layer error as a database error (a record gone is `RecordNotFound`).
+fn db_error(what: &'static str) -> impl Fn(entity::tenant::TenantError) -> DbErr {
+    move |e| match e {
+        entity::tenant::TenantError::Db(e) => e,
+        entity::tenant::TenantError::NotFound => DbErr::RecordNotFound(what.into()),
+    }
+}
+
 /// The result of validating and (maybe) writing a file.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -418,10 +458,7 @@ pub async fn complete(
     }
     row.finished_at = Set(Some(Utc::now()));
     row.updated_at = Set(Utc::now());
-    let log = tx.update(row).await.map_err(|e| match e {
-        entity::tenant::TenantError::Db(e) => e,
-        entity::tenant::TenantError::NotFound => DbErr::RecordNotFound("import log".into()),
-    })?;
+    let log = tx.update(row).await.map_err(db_error("import log"))?;
     tx.commit().await?;
     events.publish(school, &log);
     Ok(log)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
 use entity::{academic_year, class, enums::RecordStatus, ids::*, student, tenant::TenantTx};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel, Order};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel, Order};
 
 use super::{Outcome, Problems, RowAction, parse, table::Spec, table::Table};
 use crate::domain::{StudentTz, is_plausible_email};
@@ -240,21 +240,9 @@ pub async fn import(
         )));
     }
 
-    let mut actions = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        actions.push(match row {
-            _ if problems.failed(i) => RowAction::Failed,
-            None => RowAction::Failed,
-            Some((_, None)) => RowAction::Insert,
-            Some((row, Some(current))) => {
-                if merged(current, row) == **current {
-                    RowAction::Unchanged
-                } else {
-                    RowAction::Update
-                }
-            }
-        });
-    }
+    let actions = super::classify(&problems, &rows, |current, row| {
+        merged(current, row) == *current
+    });
     let written = write(&problems);
     if written {
         let now = Utc::now();
@@ -278,14 +266,9 @@ pub async fn import(
                     ..Default::default()
                 }),
                 (Some((row, Some(current))), RowAction::Update) => {
-                    let mut model = merged(current, row).into_active_model().reset_all();
-                    model.updated_at = Set(now);
-                    tx.update(model).await.map_err(|e| match e {
-                        entity::tenant::TenantError::Db(e) => e,
-                        entity::tenant::TenantError::NotFound => {
-                            DbErr::RecordNotFound("student".into())
-                        }
-                    })?;
+                    let mut next = merged(current, row);
+                    next.updated_at = now;
+                    super::write_back(tx, next.into_active_model(), "student").await?;
                     progress.advance(1);
                 }
                 _ => {}
