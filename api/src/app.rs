@@ -154,6 +154,13 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .route("/graphql/ws", get(graphql::http::graphql_ws))
+        .route(
+            "/exports/oneroster",
+            get(graphql::exports::oneroster).layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                UPLOAD_TIMEOUT,
+            )),
+        )
         .merge(quick)
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

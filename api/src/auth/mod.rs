@@ -154,6 +154,57 @@ impl JwtKeys {
     }
 }
 
+/// The claims of a download link: one file of one school, for a few minutes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DownloadClaims {
+    /// Who asked for it (`USER:<id>` or `API_TOKEN:<id>`).
+    pub sub: String,
+    /// The school whose data it is.
+    pub school: String,
+    /// What may be downloaded, e.g. `oneroster-export`.
+    pub aud: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+}
+
+impl JwtKeys {
+    /// A link token for `what` of `school`, asked for by `subject`, valid for `ttl`.
+    pub fn issue_download(
+        &self,
+        subject: String,
+        school: entity::ids::SchoolId,
+        what: &str,
+        ttl: Duration,
+    ) -> Result<(String, DateTime<Utc>), ApiError> {
+        let now = Utc::now();
+        let expires = now + ttl;
+        let claims = DownloadClaims {
+            sub: subject,
+            school: school.to_string(),
+            aud: what.to_owned(),
+            iat: now.timestamp(),
+            exp: expires.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)?;
+        Ok((token, expires))
+    }
+
+    /// The claims of a valid link token for `what` (a session token is not one: it has no
+    /// audience, and a link token is no session token: it has no token version).
+    pub fn verify_download(&self, token: &str, what: &str) -> Option<DownloadClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub", "iat", "aud"]);
+        validation.set_audience(&[what]);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<DownloadClaims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

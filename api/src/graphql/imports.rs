@@ -70,6 +70,33 @@ pub struct ImportOptions {
     pub background: Option<bool>,
 }
 
+/// How to run a OneRoster import.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct OneRosterImportOptions {
+    /// Validate and report only; write nothing (default false).
+    pub dry_run: Option<bool>,
+    /// All or nothing (default), or the valid rows.
+    pub mode: Option<ImportMode>,
+    /// Answer at once with the log (`RUNNING`) and import in the background (default false).
+    pub background: Option<bool>,
+    /// The sourcedId of the org in `orgs.csv` that is this school; needed when the package
+    /// holds several schools (a district's package). Rows of other orgs are skipped.
+    pub org_sourced_id: Option<String>,
+}
+
+impl From<OneRosterImportOptions> for (ImportOptions, Option<String>) {
+    fn from(o: OneRosterImportOptions) -> Self {
+        (
+            ImportOptions {
+                dry_run: o.dry_run,
+                mode: o.mode,
+                background: o.background,
+            },
+            o.org_sourced_id,
+        )
+    }
+}
+
 /// One problem found in an imported file.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ImportRowError {
@@ -210,6 +237,7 @@ async fn run(
     kind: ImportKind,
     file: Upload,
     options: Option<ImportOptions>,
+    org: Option<String>,
 ) -> ApiResult<ImportLog> {
     let (tenant, tx) = scoped(ctx, Permission::ImportsRun).await?;
     tx.rollback().await?;
@@ -253,6 +281,11 @@ async fn run(
             ImportMode::ValidRows => Mode::ValidRows,
         },
         max_rows: state.config.import_max_rows,
+        max_unpacked_bytes: state
+            .config
+            .import_max_bytes
+            .saturating_mul(UNPACKED_FACTOR),
+        org: org.map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()),
     };
     let background = options_background;
     let db = state.db.clone();
@@ -265,7 +298,7 @@ async fn run(
         &tenant.actor,
         kind,
         &file_name,
-        options,
+        &options,
     )
     .await?;
     // The import runs in its own task: a client that goes away does not cut it off half-way
@@ -298,7 +331,7 @@ impl ImportsMutation {
         #[graphql(desc = "The file (GraphQL multipart request).")] file: Upload,
         #[graphql(desc = "Dry run and mode.")] options: Option<ImportOptions>,
     ) -> ApiResult<ImportLog> {
-        run(ctx, ImportKind::Students, file, options).await
+        run(ctx, ImportKind::Students, file, options, None).await
     }
 
     /// Imports grades. Columns: student_tz (ת.ז), subject (מקצוע, by name or code), term
@@ -311,7 +344,7 @@ impl ImportsMutation {
         #[graphql(desc = "The file (GraphQL multipart request).")] file: Upload,
         #[graphql(desc = "Dry run and mode.")] options: Option<ImportOptions>,
     ) -> ApiResult<ImportLog> {
-        run(ctx, ImportKind::Grades, file, options).await
+        run(ctx, ImportKind::Grades, file, options, None).await
     }
 
     /// Imports attendance. Columns: student_tz (ת.ז), date (תאריך, inside a term), status
@@ -323,9 +356,33 @@ impl ImportsMutation {
         #[graphql(desc = "The file (GraphQL multipart request).")] file: Upload,
         #[graphql(desc = "Dry run and mode.")] options: Option<ImportOptions>,
     ) -> ApiResult<ImportLog> {
-        run(ctx, ImportKind::Attendance, file, options).await
+        run(ctx, ImportKind::Attendance, file, options, None).await
+    }
+
+    /// Imports a OneRoster 1.2 (or 1.1) CSV package: a zip of `manifest.csv` and the CSV files
+    /// at its root, each `bulk` or `delta` as the manifest says. academicSessions become school
+    /// years and terms, courses subjects, classes classes, users with a student / teacher /
+    /// guardian role at this school's org students (national id as `{tz:…}` in userIds),
+    /// teachers and guardians, enrollments enrollments and class teachers, lineItems
+    /// assessments, results grades. Records are matched by sourcedId, else by natural key;
+    /// rows of other orgs are skipped, and nothing is ever written outside this school. No
+    /// login account is created from a file. The unpacked files may hold at most ten times the
+    /// upload limit.
+    async fn import_one_roster(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The zip (GraphQL multipart request).")] file: Upload,
+        #[graphql(desc = "Dry run, mode and this school's org.")] options: Option<
+            OneRosterImportOptions,
+        >,
+    ) -> ApiResult<ImportLog> {
+        let (options, org) = options.unwrap_or_default().into();
+        run(ctx, ImportKind::OneRoster, file, Some(options), org).await
     }
 }
+
+/// How many times the upload limit a OneRoster package may hold once unpacked.
+const UNPACKED_FACTOR: usize = 10;
 
 fn finished(status: enums::ImportStatus) -> bool {
     !matches!(

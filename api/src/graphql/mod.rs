@@ -1,6 +1,7 @@
 //! The GraphQL layer: the schema and its resolvers. Only this module knows async-graphql.
 
 pub mod context;
+pub mod exports;
 mod graphiql;
 pub mod http;
 mod identity;
@@ -43,6 +44,7 @@ pub struct Mutation(
     roster::records::HistoryMutation,
     roster::updates::UpdatesMutation,
     imports::ImportsMutation,
+    exports::ExportsMutation,
 );
 
 /// The root subscription (over `GET /graphql/ws`, graphql-transport-ws or graphql-ws).

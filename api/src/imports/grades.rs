@@ -72,7 +72,7 @@ pub const COLUMNS: &[Spec] = &[
     },
 ];
 
-fn category(text: &str) -> Option<GradeCategory> {
+pub(super) fn category(text: &str) -> Option<GradeCategory> {
     Some(match header_key(text).as_str() {
         "exam" | "test" | "מבחן" => GradeCategory::Exam,
         "quiz" | "בוחן" => GradeCategory::Quiz,

@@ -4,7 +4,9 @@
 //! tells what happened.
 
 pub mod attendance;
+pub mod export;
 pub mod grades;
+pub mod oneroster;
 pub mod package;
 pub mod parse;
 pub mod students;
@@ -97,6 +99,8 @@ pub enum ImportKind {
     Grades,
     /// Attendance.
     Attendance,
+    /// A OneRoster CSV package (zip).
+    OneRoster,
 }
 
 impl ImportKind {
@@ -106,6 +110,7 @@ impl ImportKind {
             ImportKind::Students => "STUDENTS",
             ImportKind::Grades => "GRADES",
             ImportKind::Attendance => "ATTENDANCE",
+            ImportKind::OneRoster => "ONE_ROSTER",
         }
     }
 }
@@ -130,7 +135,7 @@ impl ImportMode {
 }
 
 /// How an import is run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Validate and report only.
     pub dry_run: bool,
@@ -138,6 +143,11 @@ pub struct ImportOptions {
     pub mode: ImportMode,
     /// The most data rows a file may have.
     pub max_rows: usize,
+    /// The most bytes a package's files may hold once unpacked.
+    pub max_unpacked_bytes: usize,
+    /// OneRoster: the sourcedId of the org that is this school (default: the package's only
+    /// school org).
+    pub org: Option<String>,
 }
 
 /// One problem with one row (or, with row 0, the whole file).
@@ -167,6 +177,8 @@ pub enum RowAction {
     Unchanged,
     /// The row is bad.
     Failed,
+    /// The row is not for us (another org's record, or a kind of record we do not keep).
+    Skipped,
 }
 
 /// What each row will do: rows with problems fail, rows matching no record insert, rows matching
@@ -220,6 +232,8 @@ pub struct Outcome {
     pub rows_unchanged: usize,
     /// Rows with errors.
     pub rows_failed: usize,
+    /// Rows not for this school (other orgs' records, kinds of records we do not keep).
+    pub rows_skipped: usize,
     /// The errors, in row order.
     pub errors: Vec<RowError>,
 }
@@ -269,6 +283,7 @@ impl Problems {
             rows_ok: if written { changed } else { 0 },
             rows_unchanged: count(RowAction::Unchanged),
             rows_failed: self.failed.len(),
+            rows_skipped: count(RowAction::Skipped),
             errors: self.errors,
         }
     }
@@ -351,7 +366,7 @@ pub async fn run(
     bytes: Vec<u8>,
     options: ImportOptions,
 ) -> Result<import_log::Model, DbErr> {
-    let log = start(db, events, school, actor, kind, file_name, options).await?;
+    let log = start(db, events, school, actor, kind, file_name, &options).await?;
     complete(db, events, school, log, kind, bytes, options).await
 }
 
@@ -363,7 +378,7 @@ pub async fn start(
     actor: &Actor,
     kind: ImportKind,
     file_name: &str,
-    options: ImportOptions,
+    options: &ImportOptions,
 ) -> Result<import_log::Model, DbErr> {
     let now = Utc::now();
     let log = {
@@ -415,7 +430,7 @@ pub async fn complete(
         log: std::sync::Mutex::new((log.clone(), std::time::Instant::now())),
     };
     let file_name = log.file_name.clone();
-    let result = import(db, school, kind, &file_name, bytes, options, &progress).await;
+    let result = import(db, school, kind, &file_name, bytes, &options, &progress).await;
     let tx = TenantTx::begin(db, school).await?;
     let mut row = log.into_active_model();
     match &result {
@@ -436,7 +451,7 @@ pub async fn complete(
             row.rows_failed = Set(count(outcome.rows_failed));
             row.rows_unchanged = Set(count(outcome.rows_unchanged));
             row.errors = Set(errors_json(&outcome.errors));
-            row.message = Set(Some(summary(outcome, options)));
+            row.message = Set(Some(summary(outcome, &options)));
         }
         Err(ImportError::File(e)) => {
             row.status = Set(ImportStatus::Failed);
@@ -473,14 +488,16 @@ fn errors_json(errors: &[RowError]) -> serde_json::Value {
         .unwrap_or_else(|_| serde_json::json!([]))
 }
 
-fn summary(outcome: &Outcome, options: ImportOptions) -> String {
+fn summary(outcome: &Outcome, options: &ImportOptions) -> String {
     let verb = if options.dry_run {
         "would write"
     } else {
         "wrote"
     };
     let written = if options.dry_run {
-        outcome.rows_total - outcome.rows_failed - outcome.rows_unchanged
+        outcome
+            .rows_total
+            .saturating_sub(outcome.rows_failed + outcome.rows_unchanged + outcome.rows_skipped)
     } else {
         outcome.rows_ok
     };
@@ -488,6 +505,12 @@ fn summary(outcome: &Outcome, options: ImportOptions) -> String {
         "{} rows: {verb} {written}, {} unchanged, {} with errors",
         outcome.rows_total, outcome.rows_unchanged, outcome.rows_failed
     );
+    if outcome.rows_skipped > 0 {
+        text.push_str(&format!(
+            ", {} skipped (other organisations, or records this service does not keep)",
+            outcome.rows_skipped
+        ));
+    }
     if outcome.rows_failed > 0 && options.mode == ImportMode::AllOrNothing && !options.dry_run {
         text.push_str("; nothing was written (all or nothing)");
     }
@@ -501,13 +524,17 @@ async fn import(
     kind: ImportKind,
     file_name: &str,
     bytes: Vec<u8>,
-    options: ImportOptions,
+    options: &ImportOptions,
     progress: &Progress<'_>,
 ) -> Result<Outcome, ImportError> {
+    if kind == ImportKind::OneRoster {
+        return import_package(db, school, bytes, options, progress).await;
+    }
     let specs = match kind {
         ImportKind::Students => students::COLUMNS,
         ImportKind::Grades => grades::COLUMNS,
         ImportKind::Attendance => attendance::COLUMNS,
+        ImportKind::OneRoster => &[],
     };
     let name = file_name.to_owned();
     let max_rows = options.max_rows;
@@ -526,6 +553,7 @@ async fn import(
         ImportKind::Students => students::import(&tx, &table, write, progress).await?,
         ImportKind::Grades => grades::import(&tx, &table, write, progress).await?,
         ImportKind::Attendance => attendance::import(&tx, &table, write, progress).await?,
+        ImportKind::OneRoster => (Outcome::default(), false),
     };
     let processed = started.elapsed();
     if written {
@@ -542,6 +570,38 @@ async fn import(
         commit_ms = (started.elapsed() - processed).as_millis() as u64,
         "import finished"
     );
+    Ok(outcome)
+}
+
+/// Reads a OneRoster package, validates it and (unless told not to) writes it, in one
+/// transaction.
+async fn import_package(
+    db: &DatabaseConnection,
+    school: SchoolId,
+    bytes: Vec<u8>,
+    options: &ImportOptions,
+    progress: &Progress<'_>,
+) -> Result<Outcome, ImportError> {
+    let (max_unpacked, max_rows) = (options.max_unpacked_bytes, options.max_rows);
+    let source =
+        tokio::task::spawn_blocking(move || oneroster::read(&bytes, max_unpacked, max_rows))
+            .await
+            .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
+    let tx = TenantTx::begin(db, school).await?;
+    let write = |problems: &Problems| {
+        !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
+    };
+    let (outcome, written) =
+        match oneroster::import(&tx, &source, options.org.as_deref(), write, progress).await {
+            Ok(done) => done,
+            Err(oneroster::ImportFailure::File(e)) => return Err(ImportError::File(e)),
+            Err(oneroster::ImportFailure::Db(e)) => return Err(ImportError::Db(e)),
+        };
+    if written {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
     Ok(outcome)
 }
 
