@@ -349,6 +349,7 @@ const WRITES_WITHOUT_IDS: &[(&str, &str)] = &[
         "createSchool",
         "mutation { createSchool(input: { name: \"x\", slug: \"x-school\" }) { id } }",
     ),
+    ("exportOneRoster", "mutation { exportOneRoster { url } }"),
     (
         "setUserActive",
         "mutation { setUserActive(userId: \"0194c6b2-7c3e-7000-8000-000000000000\", active: false) }",
@@ -356,7 +357,12 @@ const WRITES_WITHOUT_IDS: &[(&str, &str)] = &[
 ];
 
 /// Mutations that take a file (GraphQL multipart request) and no id.
-const UPLOADS: &[&str] = &["importStudents", "importGrades", "importAttendance"];
+const UPLOADS: &[&str] = &[
+    "importStudents",
+    "importGrades",
+    "importAttendance",
+    "importOneRoster",
+];
 
 /// Mutations every signed-in user may run on themselves.
 const SELF_SERVICE: &[&str] = &["login", "changePassword", "revokeMySessions"];
