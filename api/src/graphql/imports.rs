@@ -207,14 +207,12 @@ impl ImportsQuery {
         #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
         #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
     ) -> ApiResult<Page<ImportLog>> {
-        let (_, tx) = scoped(ctx, Permission::ImportsRun).await?;
-        page(
-            &tx,
-            tx.find::<import_log::Entity>(),
-            first,
-            after,
-            ImportLog,
-        )
+        let (tenant, tx) = scoped(ctx, Permission::ImportsRun).await?;
+        let events = &state(ctx)?.import_events;
+        let school = tenant.school_id();
+        page(&tx, tx.find::<import_log::Entity>(), first, after, |log| {
+            ImportLog(events.freshest(school, log))
+        })
         .await
     }
 
@@ -224,11 +222,12 @@ impl ImportsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The import's id.")] id: Uuid,
     ) -> ApiResult<Option<ImportLog>> {
-        let (_, tx) = scoped(ctx, Permission::ImportsRun).await?;
+        let (tenant, tx) = scoped(ctx, Permission::ImportsRun).await?;
+        let events = &state(ctx)?.import_events;
         Ok(tx
             .get::<import_log::Entity>(ImportLogId(id))
             .await?
-            .map(ImportLog))
+            .map(|log| ImportLog(events.freshest(tenant.school_id(), log))))
     }
 }
 

@@ -300,27 +300,57 @@ pub enum ImportError {
     Db(#[from] DbErr),
 }
 
-/// Live updates of running imports, for the `importProgress` subscription. Every update names
-/// its school; subscribers see only their own school's.
+/// The latest state of each running import, by school and log id.
+type Running = std::collections::HashMap<(SchoolId, ImportLogId), import_log::Model>;
+
+/// Live updates of running imports, for the `importProgress` subscription and for reading a
+/// running import's log. Every update names its school; subscribers see only their own
+/// school's.
 #[derive(Debug, Clone)]
-pub struct ImportEvents(tokio::sync::broadcast::Sender<(SchoolId, import_log::Model)>);
+pub struct ImportEvents {
+    sender: tokio::sync::broadcast::Sender<(SchoolId, import_log::Model)>,
+    running: std::sync::Arc<std::sync::Mutex<Running>>,
+}
 
 impl Default for ImportEvents {
     fn default() -> Self {
-        Self(tokio::sync::broadcast::channel(1024).0)
+        Self {
+            sender: tokio::sync::broadcast::channel(1024).0,
+            running: Default::default(),
+        }
     }
 }
 
 impl ImportEvents {
-    /// Sends `log` of `school` to current subscribers.
+    /// Sends `log` of `school` to current subscribers, and keeps it while the import runs.
     pub fn publish(&self, school: SchoolId, log: &import_log::Model) {
+        if let Ok(mut running) = self.running.lock() {
+            if matches!(log.status, ImportStatus::Running | ImportStatus::Pending) {
+                running.insert((school, log.id), log.clone());
+            } else {
+                running.remove(&(school, log.id));
+            }
+        }
         // No subscriber is not an error.
-        let _ = self.0.send((school, log.clone()));
+        let _ = self.sender.send((school, log.clone()));
     }
 
     /// Updates from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(SchoolId, import_log::Model)> {
-        self.0.subscribe()
+        self.sender.subscribe()
+    }
+
+    /// `stored` (a log `school` read in its own scope), with the progress of the import if it
+    /// is still running in this process: the stored row is updated only when the import ends.
+    pub fn freshest(&self, school: SchoolId, stored: import_log::Model) -> import_log::Model {
+        if stored.status != ImportStatus::Running {
+            return stored;
+        }
+        self.running
+            .lock()
+            .ok()
+            .and_then(|running| running.get(&(school, stored.id)).cloned())
+            .unwrap_or(stored)
     }
 }
 
@@ -613,4 +643,61 @@ pub async fn fail_interrupted(db: &impl sea_orm::ConnectionTrait) -> Result<u64,
         "the server stopped while this import ran; nothing of it was written",
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(
+        school: SchoolId,
+        id: ImportLogId,
+        status: ImportStatus,
+        processed: i32,
+    ) -> import_log::Model {
+        import_log::Model {
+            school_id: school,
+            id,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            kind: "GRADES".into(),
+            file_name: "g.csv".into(),
+            status,
+            dry_run: false,
+            mode: "ALL_OR_NOTHING".into(),
+            rows_total: 100,
+            rows_processed: processed,
+            rows_ok: 0,
+            rows_failed: 0,
+            rows_unchanged: 0,
+            errors: serde_json::json!([]),
+            message: None,
+            started_by: None,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn a_running_imports_log_reads_with_its_live_progress_in_its_own_school_only() {
+        let events = ImportEvents::default();
+        let (a, b, id) = (
+            SchoolId::generate(),
+            SchoolId::generate(),
+            ImportLogId::generate(),
+        );
+        let stored = log(a, id, ImportStatus::Running, 0);
+        events.publish(a, &log(a, id, ImportStatus::Running, 40));
+        assert_eq!(events.freshest(a, stored.clone()).rows_processed, 40);
+        // The same id read as another school's row is not overlaid.
+        assert_eq!(
+            events
+                .freshest(b, log(b, id, ImportStatus::Running, 0))
+                .rows_processed,
+            0
+        );
+        // Once the import ends, the stored row is the truth.
+        events.publish(a, &log(a, id, ImportStatus::Succeeded, 100));
+        assert_eq!(events.freshest(a, stored).rows_processed, 0);
+    }
 }
