@@ -22,6 +22,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod imports;
+pub mod insights;
 pub mod platform;
 pub mod services;
 pub mod telemetry;

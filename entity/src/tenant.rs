@@ -96,7 +96,7 @@ pub struct TenantTx {
 }
 
 /// Tables whose writes are bookkeeping, not school data: they do not bump the data version.
-const BOOKKEEPING: &[&str] = &["audit_log", "feature_usage", "import_logs"];
+const BOOKKEEPING: &[&str] = &["audit_log", "feature_usage", "import_logs", "ml_models"];
 
 impl TenantTx {
     /// Begins a transaction for `school_id`; on PostgreSQL also sets `app.school_id` for this
@@ -187,6 +187,28 @@ impl TenantTx {
         E::Model: Sync,
     {
         select.0.count(&self.tx).await
+    }
+
+    /// Aggregate rows of `select` (still restricted to this school): the values of `columns`
+    /// (expressions with their aliases), grouped by `group_by`, decoded as tuples `T`.
+    pub async fn aggregate<E, T>(
+        &self,
+        select: TenantSelect<E>,
+        columns: Vec<(sea_orm::sea_query::SimpleExpr, &'static str)>,
+        group_by: Vec<E::Column>,
+    ) -> Result<Vec<T>, DbErr>
+    where
+        E: TenantScoped,
+        T: sea_orm::TryGetableMany,
+    {
+        let mut query = select.0.select_only();
+        for (expr, alias) in columns {
+            query = query.column_as(expr, alias);
+        }
+        for column in group_by {
+            query = query.group_by(column);
+        }
+        query.into_tuple::<T>().all(&self.tx).await
     }
 
     /// The row of this school with `id` (`None` for a missing id and for another school's id).
