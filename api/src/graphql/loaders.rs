@@ -280,6 +280,34 @@ pub struct Loaders {
     pub enrollments_by_class: DataLoader<ByColumn<enrollment::Entity, ClassId>>,
     /// A student's history lines.
     pub history_by_student: DataLoader<ByColumn<academic_history::Entity, StudentId>>,
+    /// Students' model features (four grouped queries per batch).
+    pub features: DataLoader<FeaturesLoader>,
+    /// The school's active model, loaded once per request.
+    active_model: tokio::sync::OnceCell<Option<entity::ml_model::Model>>,
+    db: DatabaseConnection,
+    school: SchoolId,
+}
+
+/// Students' model features, by student.
+#[allow(missing_debug_implementations)]
+pub struct FeaturesLoader {
+    db: DatabaseConnection,
+    school: SchoolId,
+}
+
+impl Loader<StudentId> for FeaturesLoader {
+    type Value = crate::insights::Features;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[StudentId],
+    ) -> Result<HashMap<StudentId, crate::insights::Features>, LoadError> {
+        let tx = TenantTx::begin(&self.db, self.school).await?;
+        let rows = crate::insights::features(&tx, Some(keys)).await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|f| (f.student, f)).collect())
+    }
 }
 
 impl std::fmt::Debug for Loaders {
@@ -436,7 +464,30 @@ impl Loaders {
                 ),
                 gate,
             ),
+            features: loader(
+                FeaturesLoader {
+                    db: db.clone(),
+                    school,
+                },
+                gate,
+            ),
+            active_model: tokio::sync::OnceCell::new(),
+            db: db.clone(),
+            school,
         }
+    }
+
+    /// The school's active model for the final score (the newest), loaded once per request.
+    pub async fn active_model(&self) -> Result<Option<entity::ml_model::Model>, DbErr> {
+        self.active_model
+            .get_or_try_init(|| async {
+                let tx = TenantTx::begin(&self.db, self.school).await?;
+                let model = crate::insights::active_model(&tx).await?;
+                tx.commit().await?;
+                Ok(model)
+            })
+            .await
+            .cloned()
     }
 }
 

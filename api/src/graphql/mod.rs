@@ -6,6 +6,7 @@ mod graphiql;
 pub mod http;
 mod identity;
 pub mod imports;
+pub mod insights;
 pub mod limits;
 pub mod loaders;
 mod members;
@@ -29,6 +30,7 @@ pub struct Query(
     roster::query::RosterQuery,
     roster::records::RecordsQuery,
     imports::ImportsQuery,
+    insights::InsightsQuery,
 );
 
 /// The root mutation: one object per area, merged.
@@ -45,6 +47,7 @@ pub struct Mutation(
     roster::updates::UpdatesMutation,
     imports::ImportsMutation,
     exports::ExportsMutation,
+    insights::InsightsMutation,
 );
 
 /// The root subscription (over `GET /graphql/ws`, graphql-transport-ws or graphql-ws).

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use entity::{
     attendance_record, grade,
     ids::StudentId,
-    incident, student,
+    incident, ml_model, student,
     tenant::{TenantSelect, TenantTx},
 };
 use sea_orm::{
-    ColumnTrait, DbErr,
+    ColumnTrait, DbErr, Order,
     sea_query::{Expr, ExprTrait, Func, SimpleExpr},
 };
 
@@ -164,4 +164,37 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
         }
     }
     Ok(out.into_values().collect())
+}
+
+/// The model target this service trains.
+pub const FINAL_SCORE: &str = "FINAL_SCORE";
+
+/// The school's active model: the newest trained for the final score.
+pub async fn active_model(tx: &TenantTx) -> Result<Option<ml_model::Model>, DbErr> {
+    tx.one(
+        tx.find::<ml_model::Entity>()
+            .filter(ml_model::Column::Target.eq(FINAL_SCORE))
+            .order_by(ml_model::Column::TrainedAt, Order::Desc)
+            .order_by(ml_model::Column::Id, Order::Desc)
+            .limit(1),
+    )
+    .await
+}
+
+/// A stored model's coefficients: (feature index in [`ml::FEATURES`], coefficient).
+pub fn coefficients(model: &ml_model::Model) -> Vec<(usize, f64)> {
+    model
+        .coefficients
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| {
+                    let name = item.get("feature")?.as_str()?;
+                    let index = ml::FEATURES.iter().position(|f| *f == name)?;
+                    Some((index, item.get("coefficient")?.as_f64()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -151,6 +151,14 @@ impl Student {
             .map_err(load_error)?
             .map(Class))
     }
+    /// The final score the school's active model predicts, with each feature's contribution;
+    /// null while the school has no model or the student lacks a feature.
+    async fn prediction(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::graphql::insights::Prediction>> {
+        crate::graphql::insights::of_student(ctx, &self.0).await
+    }
     /// The student's grades, oldest first.
     async fn grades(&self, ctx: &Context<'_>) -> ApiResult<Vec<Grade>> {
         let rows = loaders(ctx)?
