@@ -351,6 +351,10 @@ const WRITES_WITHOUT_IDS: &[(&str, &str)] = &[
     ),
     ("exportOneRoster", "mutation { exportOneRoster { url } }"),
     (
+        "trainModel",
+        "mutation { trainModel(target: FINAL_SCORE) { id } }",
+    ),
+    (
         "setUserActive",
         "mutation { setUserActive(userId: \"0194c6b2-7c3e-7000-8000-000000000000\", active: false) }",
     ),

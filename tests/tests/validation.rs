@@ -21,6 +21,12 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "trainModel",
+        "mutation { trainModel(target: FINAL_SCORE) { id } }",
+        "BAD_USER_INPUT",
+        &["target"],
+    ),
+    (
         "createStudent",
         "mutation { createStudent(input: { studentTz: \"123456789\", firstName: \" \", lastName: \"x\", gradeLevel: 13, email: \"nope\" }) { id } }",
         "BAD_USER_INPUT",
