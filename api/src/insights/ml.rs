@@ -205,6 +205,7 @@ mod tests {
 
     /// `b` solving the normal equations (XᵀX) b = Xᵀy with a column of ones, by Gaussian
     /// elimination with partial pivoting: independent of linfa's QR.
+    #[allow(clippy::needless_range_loop)] // Row operations on a small matrix read best by index.
     fn normal_equations(x: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
         let k = x[0].len() + 1;
         let row = |r: &Vec<f64>| {

@@ -64,7 +64,7 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
     let students: Vec<(StudentId,)> = tx
         .aggregate(
             narrow(tx.find::<student::Entity>(), student::Column::Id, only),
-            vec![(Expr::col(student::Column::Id).into(), "id")],
+            vec![(Expr::col(student::Column::Id), "id")],
             vec![],
         )
         .await?;
@@ -88,8 +88,8 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
         .aggregate(
             narrow(tx.find::<grade::Entity>(), grade::Column::StudentId, only),
             vec![
-                (Expr::col(grade::Column::StudentId).into(), "student_id"),
-                (Expr::col(grade::Column::IsFinal).into(), "is_final"),
+                (Expr::col(grade::Column::StudentId), "student_id"),
+                (Expr::col(grade::Column::IsFinal), "is_final"),
                 (Func::sum(normalised_score()).into(), "total"),
                 (Func::count(Expr::col(grade::Column::Id)).into(), "n"),
             ],
@@ -123,7 +123,7 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
             ),
             vec![
                 (
-                    Expr::col(attendance_record::Column::StudentId).into(),
+                    Expr::col(attendance_record::Column::StudentId),
                     "student_id",
                 ),
                 (Func::sum(attended).into(), "attended"),
@@ -152,7 +152,7 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
                 only,
             ),
             vec![
-                (Expr::col(incident::Column::StudentId).into(), "student_id"),
+                (Expr::col(incident::Column::StudentId), "student_id"),
                 (Func::count(Expr::col(incident::Column::Id)).into(), "n"),
             ],
             vec![incident::Column::StudentId],
