@@ -60,6 +60,8 @@ pub struct AppInner {
     pub statements: Arc<AtomicU64>,
     /// Live updates of running imports.
     pub import_events: crate::imports::ImportEvents,
+    /// Analytics answers by school and data version.
+    pub analytics_cache: crate::insights::cache::AnalyticsCache,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -106,6 +108,7 @@ impl AppState {
             login_throttle,
             statements,
             import_events: crate::imports::ImportEvents::default(),
+            analytics_cache: crate::insights::cache::AnalyticsCache::new(ANALYTICS_CACHE_BYTES),
         }))
     }
 }
@@ -171,6 +174,10 @@ pub fn router(state: AppState) -> Router {
 /// How long a request may take, uploads aside.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an upload (an import) may take.
+/// What the analytics cache may hold, by the estimated size of its answers.
+pub const ANALYTICS_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long an upload request may take.
 pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Liveness: the process answers.

@@ -335,3 +335,276 @@ backend_tests! {
         assert_eq!(code(&body), "FORBIDDEN");
     }
 }
+
+/// The hand-computed analytics fixture: five students, two subjects.
+struct Fixture {
+    school: SchoolId,
+    term: TermId,
+    math: SubjectId,
+    english: SubjectId,
+}
+
+impl Fixture {
+    async fn new(app: &TestApp, school: &str) -> Self {
+        let school: SchoolId = school.parse().unwrap();
+        let now = Utc::now();
+        let db = &app.db.conn;
+        let start = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+        let year = AcademicYearId::generate();
+        academic_year::Entity::insert(academic_year::ActiveModel {
+            school_id: Set(school),
+            id: Set(year),
+            created_at: Set(now),
+            updated_at: Set(now),
+            external_id: Set(None),
+            status: Set(RecordStatus::Active),
+            name: Set("2025-2026".into()),
+            start_date: Set(start),
+            end_date: Set(NaiveDate::from_ymd_opt(2026, 6, 20).unwrap()),
+            is_current: Set(true),
+        })
+        .exec(db)
+        .await
+        .unwrap();
+        let term = TermId::generate();
+        term::Entity::insert(term::ActiveModel {
+            school_id: Set(school),
+            id: Set(term),
+            created_at: Set(now),
+            updated_at: Set(now),
+            external_id: Set(None),
+            status: Set(RecordStatus::Active),
+            academic_year_id: Set(year),
+            name: Set("א".into()),
+            start_date: Set(start),
+            end_date: Set(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()),
+        })
+        .exec(db)
+        .await
+        .unwrap();
+        let mut subjects = Vec::new();
+        for name in ["math", "English"] {
+            let id = SubjectId::generate();
+            subject::Entity::insert(subject::ActiveModel {
+                school_id: Set(school),
+                id: Set(id),
+                created_at: Set(now),
+                updated_at: Set(now),
+                external_id: Set(None),
+                status: Set(RecordStatus::Active),
+                name: Set(name.into()),
+                code: Set(None),
+            })
+            .exec(db)
+            .await
+            .unwrap();
+            subjects.push(id);
+        }
+        Self {
+            school,
+            term,
+            math: subjects[0],
+            english: subjects[1],
+        }
+    }
+
+    /// A student with grades (subject, score, max), `recorded` attendance records of which
+    /// `absent` are absences, `negative` negative incidents and `suspensions` (not negative).
+    async fn student(
+        &self,
+        app: &TestApp,
+        name: &str,
+        n: u32,
+        grades: &[(SubjectId, f64, f64)],
+        recorded: i64,
+        absent: i64,
+        negative: usize,
+        suspensions: usize,
+    ) -> StudentId {
+        let now = Utc::now();
+        let db = &app.db.conn;
+        let start = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+        let student = StudentId::generate();
+        let tz = format!("{:08}", 40_000_000 + n);
+        let sum = api::domain::weighted_digit_sum(tz.chars().filter_map(|c| c.to_digit(10)));
+        student::Entity::insert(student::ActiveModel {
+            school_id: Set(self.school),
+            id: Set(student),
+            created_at: Set(now),
+            updated_at: Set(now),
+            external_id: Set(None),
+            status: Set(RecordStatus::Active),
+            student_tz: Set(format!("{tz}{}", (10 - sum % 10) % 10)),
+            first_name: Set(name.into()),
+            last_name: Set("x".into()),
+            grade_level: Set(None),
+            class_id: Set(None),
+            birth_date: Set(None),
+            gender: Set(None),
+            email: Set(None),
+        })
+        .exec(db)
+        .await
+        .unwrap();
+        for (subject, score, max) in grades {
+            grade::Entity::insert(grade::ActiveModel {
+                school_id: Set(self.school),
+                id: Set(GradeId::generate()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                external_id: Set(None),
+                status: Set(RecordStatus::Active),
+                student_id: Set(student),
+                subject_id: Set(*subject),
+                term_id: Set(self.term),
+                assessment_id: Set(None),
+                class_id: Set(None),
+                teacher_id: Set(None),
+                category: Set(None),
+                score: Set(*score),
+                max_score: Set(*max),
+                graded_on: Set(start),
+                is_final: Set(false),
+                comment: Set(None),
+            })
+            .exec(db)
+            .await
+            .unwrap();
+        }
+        if recorded > 0 {
+            let records: Vec<attendance_record::ActiveModel> = (0..recorded)
+                .map(|d| attendance_record::ActiveModel {
+                    school_id: Set(self.school),
+                    id: Set(AttendanceRecordId::generate()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    student_id: Set(student),
+                    class_id: Set(None),
+                    date: Set(start + Duration::days(d)),
+                    period: Set(0),
+                    status: Set(match d {
+                        d if d < absent && d % 2 == 0 => AttendanceStatus::Absent,
+                        d if d < absent => AttendanceStatus::Excused,
+                        d if d % 3 == 0 => AttendanceStatus::Late,
+                        _ => AttendanceStatus::Present,
+                    }),
+                    note: Set(None),
+                    recorded_by_teacher_id: Set(None),
+                })
+                .collect();
+            attendance_record::Entity::insert_many(records)
+                .exec(db)
+                .await
+                .unwrap();
+        }
+        let mut notes: Vec<incident::ActiveModel> = (0..negative)
+            .map(|_| incident(self.school, student, true))
+            .collect();
+        for _ in 0..suspensions {
+            let mut s = incident(self.school, student, false);
+            s.is_suspension = Set(true);
+            notes.push(s);
+        }
+        if !notes.is_empty() {
+            incident::Entity::insert_many(notes).exec(db).await.unwrap();
+        }
+        student
+    }
+}
+
+const OVERVIEW: &str = "{ analytics { overview { studentCount teacherCount classCount averageScore passRate attendanceRate chronicAbsenceRate } } }";
+
+mod analytics {
+    use super::*;
+
+    backend_tests! {
+        async fn analytics_match_the_figures_worked_out_by_hand(backend) {
+            let app = tests::spawn_app(backend).await;
+            let root = app.root().await;
+            let (a, a_id) = school(&app, &root, "school-a").await;
+            let f = Fixture::new(&app, &a_id).await;
+            let (m, e) = (f.math, f.english);
+            // p1: 80, 18/20 = 90 → average 85; 20 days, none absent; no incidents → 0, LOW.
+            f.student(&app, "p1", 1, &[(m, 80.0, 100.0), (e, 18.0, 20.0)], 20, 0, 0, 0).await;
+            // p2: 48, 51 → two failing subjects, average 49.5 → course 2; 5 of 40 days absent =
+            // 12.5% → 2; 3 negative incidents → 2; total 6, HIGH.
+            f.student(&app, "p2", 2, &[(m, 48.0, 100.0), (e, 51.0, 100.0)], 40, 5, 3, 0).await;
+            // p3: 70, 60 → average 65 (not below 65, below 75) → 1; 1 of 20 = 5% → 1; 1 incident → 1;
+            // total 3, MEDIUM.
+            f.student(&app, "p3", 3, &[(m, 70.0, 100.0), (e, 60.0, 100.0)], 20, 1, 1, 0).await;
+            // p4: 74, 76 → average 75 → 0; 2 of 20 = 10% → 2; a suspension → 2; total 4, MEDIUM.
+            f.student(&app, "p4", 4, &[(m, 74.0, 100.0), (e, 76.0, 100.0)], 20, 2, 0, 1).await;
+            // p5: no grades; 19 days, none absent (too few for chronic absence); nothing → 0.
+            f.student(&app, "p5", 5, &[], 19, 0, 0, 0).await;
+
+            let overview = app.ok(&a, OVERVIEW, json!({})).await["analytics"]["overview"].clone();
+            // Grades: 80 90 48 51 70 60 74 76 → 549 / 8; at or above 55: 6 of 8.
+            // Attendance: 119 records, 8 absent. Chronic: p1–p4 have ≥ 20 days; p2 (12.5%) and p4
+            // (10%) reach 10%: 2 of 4.
+            // JSON numbers are read back to within one unit in the last place.
+            let rate = overview["attendanceRate"].as_f64().unwrap();
+            assert!((rate - 111.0 / 119.0).abs() < 1e-15, "{rate}");
+            let mut overview = overview;
+            overview["attendanceRate"] = Value::Null;
+            assert_eq!(overview, json!({
+                "studentCount": 5, "teacherCount": 0, "classCount": 0,
+                "averageScore": 549.0 / 8.0, "passRate": 0.75,
+                "attendanceRate": null, "chronicAbsenceRate": 0.5,
+            }));
+            let term = app.ok(&a, "query($t: UUID!) { analytics { overview(termId: $t) { averageScore } } }", json!({ "t": f.term.to_string() })).await;
+            assert_eq!(term["analytics"]["overview"]["averageScore"], json!(549.0 / 8.0));
+
+            let risk = app.ok(&a, "{ analytics { atRisk(first: 10) { student { firstName } attendancePoints behaviourPoints coursePoints total tier reasons } } }", json!({})).await;
+            assert_eq!(risk["analytics"]["atRisk"], json!([
+                { "student": { "firstName": "p2" }, "attendancePoints": 2, "behaviourPoints": 2, "coursePoints": 2, "total": 6, "tier": "HIGH",
+                  "reasons": ["absent 12.5% of 40 days", "3 negative incidents", "2 subjects below 55: math 48, English 51", "average 49.5"] },
+                { "student": { "firstName": "p4" }, "attendancePoints": 2, "behaviourPoints": 2, "coursePoints": 0, "total": 4, "tier": "MEDIUM",
+                  "reasons": ["absent 10% of 20 days", "a suspension"] },
+                { "student": { "firstName": "p3" }, "attendancePoints": 1, "behaviourPoints": 1, "coursePoints": 1, "total": 3, "tier": "MEDIUM",
+                  "reasons": ["absent 5% of 20 days", "1 negative incident", "average 65"] },
+            ]));
+            let students = app.ok(&a, "{ students(first: 10) { nodes { firstName risk { total tier reasons } } } }", json!({})).await;
+            let p1 = students["students"]["nodes"].as_array().unwrap().iter().find(|n| n["firstName"] == "p1").unwrap().clone();
+            assert_eq!(p1["risk"], json!({ "total": 0, "tier": "LOW", "reasons": [] }));
+        }
+
+        async fn cached_answers_follow_their_own_schools_writes_only(backend) {
+            let app = tests::spawn_app(backend).await;
+            let root = app.root().await;
+            let (a, a_id) = school(&app, &root, "school-a").await;
+            let (b, b_id) = school(&app, &root, "school-b").await;
+            let fa = Fixture::new(&app, &a_id).await;
+            fa.student(&app, "a1", 1, &[(fa.math, 80.0, 100.0)], 20, 0, 0, 0).await;
+            let fb = Fixture::new(&app, &b_id).await;
+            fb.student(&app, "b1", 1, &[(fb.math, 40.0, 100.0)], 20, 10, 0, 0).await;
+            fb.student(&app, "b2", 2, &[(fb.math, 60.0, 100.0)], 20, 0, 0, 0).await;
+
+            let statements = || app.state.statements.load(std::sync::atomic::Ordering::Relaxed);
+            let before = statements();
+            let a1 = app.ok(&a, OVERVIEW, json!({})).await;
+            let cold = statements() - before;
+            let b1 = app.ok(&b, OVERVIEW, json!({})).await;
+            assert_eq!(a1["analytics"]["overview"]["averageScore"], 80.0);
+            assert_eq!(b1["analytics"]["overview"]["averageScore"], 50.0, "each school its own figures");
+            let before = statements();
+            assert_eq!(app.ok(&a, OVERVIEW, json!({})).await, a1);
+            let warm = statements() - before;
+            assert!(warm < cold, "a cached answer reads only the data version: {warm} vs {cold} statements");
+
+            // A write to B: A's answer stays cached, B's follows.
+            app.ok(&b, "mutation { createStudent(input: { studentTz: \"039337423\", firstName: \"b3\", lastName: \"x\" }) { id } }", json!({})).await;
+            let before = statements();
+            assert_eq!(app.ok(&a, OVERVIEW, json!({})).await, a1);
+            assert_eq!(statements() - before, warm, "A's entry was not touched");
+            assert_eq!(app.ok(&b, OVERVIEW, json!({})).await["analytics"]["overview"]["studentCount"], 3);
+            // A write to A: its answer is recomputed.
+            app.ok(&a, "mutation { createStudent(input: { studentTz: \"039337423\", firstName: \"a2\", lastName: \"x\" }) { id } }", json!({})).await;
+            assert_eq!(app.ok(&a, OVERVIEW, json!({})).await["analytics"]["overview"]["studentCount"], 2);
+            // Another school's term is answered like a missing one.
+            let theirs = app.gql(&a, "query($t: UUID!) { analytics { overview(termId: $t) { averageScore } } }", json!({ "t": fb.term.to_string() })).await;
+            let missing = app.gql(&a, "query($t: UUID!) { analytics { overview(termId: $t) { averageScore } } }", json!({ "t": uuid::Uuid::now_v7() })).await;
+            assert_eq!(theirs, missing);
+            assert_eq!(code(&theirs.1), "NOT_FOUND");
+        }
+    }
+}

@@ -284,6 +284,8 @@ pub struct Loaders {
     pub features: DataLoader<FeaturesLoader>,
     /// The school's active model, loaded once per request.
     active_model: tokio::sync::OnceCell<Option<entity::ml_model::Model>>,
+    /// The school's ABC scores, found once per request (and cached across requests).
+    risks: tokio::sync::OnceCell<std::sync::Arc<crate::insights::analytics::RiskTable>>,
     db: DatabaseConnection,
     school: SchoolId,
 }
@@ -472,9 +474,27 @@ impl Loaders {
                 gate,
             ),
             active_model: tokio::sync::OnceCell::new(),
+            risks: tokio::sync::OnceCell::new(),
             db: db.clone(),
             school,
         }
+    }
+
+    /// The school's ABC scores: from `cache` at the school's current data version, else
+    /// computed (and cached); once per request.
+    pub async fn risks(
+        &self,
+        cache: &crate::insights::cache::AnalyticsCache,
+    ) -> Result<std::sync::Arc<crate::insights::analytics::RiskTable>, DbErr> {
+        self.risks
+            .get_or_try_init(|| async {
+                let tx = TenantTx::begin(&self.db, self.school).await?;
+                let table = crate::insights::analytics::risk_table(&tx, cache).await?;
+                tx.commit().await?;
+                Ok(table)
+            })
+            .await
+            .cloned()
     }
 
     /// The school's active model for the final score (the newest), loaded once per request.

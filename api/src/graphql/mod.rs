@@ -1,5 +1,6 @@
 //! The GraphQL layer: the schema and its resolvers. Only this module knows async-graphql.
 
+pub mod analytics;
 pub mod context;
 pub mod exports;
 mod graphiql;
@@ -31,6 +32,7 @@ pub struct Query(
     roster::records::RecordsQuery,
     imports::ImportsQuery,
     insights::InsightsQuery,
+    analytics::AnalyticsQuery,
 );
 
 /// The root mutation: one object per area, merged.

@@ -1,6 +1,8 @@
 //! Insights (DESIGN §7–8): per-student features computed in the school's scope, with the
 //! aggregation pushed down to SQL (`GROUP BY` over the scoped tables), and the per-school model.
 
+pub mod analytics;
+pub mod cache;
 pub mod ml;
 
 use std::collections::BTreeMap;

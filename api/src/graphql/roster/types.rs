@@ -151,6 +151,13 @@ impl Student {
             .map_err(load_error)?
             .map(Class))
     }
+    /// The student's ABC early-warning score (attendance, behaviour, course performance).
+    async fn risk(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::graphql::analytics::RiskScore>> {
+        crate::graphql::analytics::of_student(ctx, self.0.id).await
+    }
     /// The final score the school's active model predicts, with each feature's contribution;
     /// null while the school has no model or the student lacks a feature.
     async fn prediction(

@@ -1,0 +1,459 @@
+//! School analytics (DESIGN §7), computed inside one school's scope with the aggregation in SQL
+//! (`GROUP BY` over the scoped tables): the overview and the ABC early-warning score.
+
+use std::collections::{BTreeMap, HashMap};
+
+use entity::{
+    attendance_record, class, grade,
+    ids::{StudentId, SubjectId, TermId},
+    incident, school_configuration, student, subject, teacher,
+    tenant::TenantTx,
+    term,
+};
+use sea_orm::{
+    ColumnTrait, DbErr,
+    sea_query::{Expr, ExprTrait, Func, SimpleExpr},
+};
+use serde::Deserialize;
+
+/// The school's settings analytics use, and its data version.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The school's data version (bumped by every write to its data).
+    pub version: i64,
+    /// Pass mark on the 0–100 scale.
+    pub pass_mark: f64,
+    /// Absence rate (%) from which a student is chronically absent.
+    pub chronic_absence_pct: f64,
+    /// Recorded days a student needs before chronic absence is judged.
+    pub chronic_absence_min_days: i32,
+    /// The ABC thresholds.
+    pub risk: RiskThresholds,
+}
+
+/// The ABC early-warning thresholds (DESIGN §7), from `risk_thresholds`; missing keys take the
+/// defaults.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RiskThresholds {
+    /// Absence rate (%) from which attendance scores 1.
+    pub absence_medium_pct: f64,
+    /// Absence rate (%) from which attendance scores 2.
+    pub absence_high_pct: f64,
+    /// Negative incidents from which behaviour scores 1.
+    pub incidents_medium: i64,
+    /// Negative incidents from which behaviour scores 2.
+    pub incidents_high: i64,
+    /// Overall average below which course performance scores at least 1.
+    pub average_medium: f64,
+    /// Overall average below which course performance scores 2.
+    pub average_high: f64,
+}
+
+impl Default for RiskThresholds {
+    fn default() -> Self {
+        Self {
+            absence_medium_pct: 5.0,
+            absence_high_pct: 10.0,
+            incidents_medium: 1,
+            incidents_high: 3,
+            average_medium: 75.0,
+            average_high: 65.0,
+        }
+    }
+}
+
+/// The settings of the transaction's school.
+pub async fn settings(tx: &TenantTx) -> Result<Settings, DbErr> {
+    let row = tx
+        .one(tx.find::<school_configuration::Entity>())
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("school configuration".into()))?;
+    Ok(Settings {
+        version: row.data_version,
+        pass_mark: row.pass_mark,
+        chronic_absence_pct: row.chronic_absence_pct,
+        chronic_absence_min_days: row.chronic_absence_min_days,
+        risk: serde_json::from_value(row.risk_thresholds).unwrap_or_default(),
+    })
+}
+
+fn normalised() -> SimpleExpr {
+    Expr::col(grade::Column::Score)
+        .mul(100.0)
+        .div(Expr::col(grade::Column::MaxScore))
+}
+
+fn absent() -> SimpleExpr {
+    Expr::case(
+        Expr::col(attendance_record::Column::Status).is_in(["ABSENT", "EXCUSED"]),
+        1,
+    )
+    .finally(0)
+    .into()
+}
+
+/// The school at a glance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    /// Students.
+    pub student_count: u64,
+    /// Teachers.
+    pub teacher_count: u64,
+    /// Classes.
+    pub class_count: u64,
+    /// Average normalised score; `None` without grades.
+    pub average_score: Option<f64>,
+    /// Share (0–1) of grades at or above the pass mark; `None` without grades.
+    pub pass_rate: Option<f64>,
+    /// Share (0–1) of attendance records that are present or late; `None` without records.
+    pub attendance_rate: Option<f64>,
+    /// Share (0–1) of the students with at least the minimum recorded days whose absence rate
+    /// reaches the threshold; `None` when no student has enough days.
+    pub chronic_absence_rate: Option<f64>,
+}
+
+/// The overview, of `term` if given (grades of the term, attendance within its dates).
+pub async fn overview(
+    tx: &TenantTx,
+    settings: &Settings,
+    term: Option<TermId>,
+) -> Result<Overview, DbErr> {
+    let student_count = tx.count(tx.find::<student::Entity>()).await?;
+    let teacher_count = tx.count(tx.find::<teacher::Entity>()).await?;
+    let class_count = tx.count(tx.find::<class::Entity>()).await?;
+
+    let mut grades = tx.find::<grade::Entity>();
+    let mut attendance = tx.find::<attendance_record::Entity>();
+    if let Some(term) = term {
+        grades = grades.filter(grade::Column::TermId.eq(term));
+        match tx.get::<term::Entity>(term).await? {
+            Some(t) => {
+                attendance = attendance
+                    .filter(attendance_record::Column::Date.gte(t.start_date))
+                    .filter(attendance_record::Column::Date.lte(t.end_date));
+            }
+            None => attendance = attendance.filter(Expr::val(1).eq(0)),
+        }
+    }
+    let passed = Expr::case(normalised().gte(settings.pass_mark), 1).finally(0);
+    let totals: Vec<(Option<f64>, i64, Option<i64>)> = tx
+        .aggregate(
+            grades,
+            vec![
+                (Func::sum(normalised()).into(), "total"),
+                (Func::count(Expr::col(grade::Column::Id)).into(), "n"),
+                (Func::sum(passed).into(), "passed"),
+            ],
+            vec![],
+        )
+        .await?;
+    let (total, n, passed) = totals.first().copied().unwrap_or((None, 0, None));
+    let (average_score, pass_rate) = if n > 0 {
+        (
+            Some(total.unwrap_or(0.0) / n as f64),
+            Some(passed.unwrap_or(0) as f64 / n as f64),
+        )
+    } else {
+        (None, None)
+    };
+
+    let per_student: Vec<(StudentId, i64, i64)> = tx
+        .aggregate(
+            attendance,
+            vec![
+                (
+                    Expr::col(attendance_record::Column::StudentId).into(),
+                    "student_id",
+                ),
+                (Func::sum(absent()).into(), "absent"),
+                (
+                    Func::count(Expr::col(attendance_record::Column::Id)).into(),
+                    "n",
+                ),
+            ],
+            vec![attendance_record::Column::StudentId],
+        )
+        .await?;
+    let recorded: i64 = per_student.iter().map(|(_, _, n)| n).sum();
+    let absent_total: i64 = per_student.iter().map(|(_, a, _)| a).sum();
+    let attendance_rate =
+        (recorded > 0).then(|| (recorded - absent_total) as f64 / recorded as f64);
+    let eligible: Vec<&(StudentId, i64, i64)> = per_student
+        .iter()
+        .filter(|(_, _, n)| *n >= i64::from(settings.chronic_absence_min_days))
+        .collect();
+    let chronic = eligible
+        .iter()
+        .filter(|(_, a, n)| *a as f64 * 100.0 / *n as f64 >= settings.chronic_absence_pct)
+        .count();
+    let chronic_absence_rate =
+        (!eligible.is_empty()).then(|| chronic as f64 / eligible.len() as f64);
+    Ok(Overview {
+        student_count,
+        teacher_count,
+        class_count,
+        average_score,
+        pass_rate,
+        attendance_rate,
+        chronic_absence_rate,
+    })
+}
+
+/// A student's ABC early-warning score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Risk {
+    /// The student.
+    pub student: StudentId,
+    /// Attendance points (0–2).
+    pub attendance: u8,
+    /// Behaviour points (0–2).
+    pub behaviour: u8,
+    /// Course-performance points (0–2).
+    pub course: u8,
+    /// Why each point was given.
+    pub reasons: Vec<String>,
+}
+
+impl Risk {
+    /// The sum of the points (0–6).
+    pub fn total(&self) -> u8 {
+        self.attendance + self.behaviour + self.course
+    }
+
+    /// `LOW` (0–2), `MEDIUM` (3–4) or `HIGH` (5–6).
+    pub fn tier(&self) -> &'static str {
+        match self.total() {
+            0..=2 => "LOW",
+            3..=4 => "MEDIUM",
+            _ => "HIGH",
+        }
+    }
+}
+
+/// A number as people write it: at most one decimal, no trailing `.0`.
+fn number(x: f64) -> String {
+    let rounded = (x * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    }
+}
+
+/// The ABC score of every student of the school, in four grouped queries.
+pub async fn risks(tx: &TenantTx, settings: &Settings) -> Result<Vec<Risk>, DbErr> {
+    let t = settings.risk;
+    let students: Vec<(StudentId,)> = tx
+        .aggregate(
+            tx.find::<student::Entity>(),
+            vec![(Expr::col(student::Column::Id), "id")],
+            vec![],
+        )
+        .await?;
+    let attendance: HashMap<StudentId, (i64, i64)> = tx
+        .aggregate::<_, (StudentId, i64, i64)>(
+            tx.find::<attendance_record::Entity>(),
+            vec![
+                (
+                    Expr::col(attendance_record::Column::StudentId),
+                    "student_id",
+                ),
+                (Func::sum(absent()).into(), "absent"),
+                (
+                    Func::count(Expr::col(attendance_record::Column::Id)).into(),
+                    "n",
+                ),
+            ],
+            vec![attendance_record::Column::StudentId],
+        )
+        .await?
+        .into_iter()
+        .map(|(s, a, n)| (s, (a, n)))
+        .collect();
+    let suspension = Expr::case(Expr::col(incident::Column::IsSuspension).eq(true), 1).finally(0);
+    let negative = Expr::case(Expr::col(incident::Column::IsNegative).eq(true), 1).finally(0);
+    let incidents: HashMap<StudentId, (i64, i64)> = tx
+        .aggregate::<_, (StudentId, i64, i64)>(
+            tx.find::<incident::Entity>(),
+            vec![
+                (Expr::col(incident::Column::StudentId), "student_id"),
+                (Func::sum(negative).into(), "negative"),
+                (Func::sum(suspension).into(), "suspensions"),
+            ],
+            vec![incident::Column::StudentId],
+        )
+        .await?
+        .into_iter()
+        .map(|(s, n, x)| (s, (n, x)))
+        .collect();
+    let subjects: HashMap<SubjectId, String> = tx
+        .all(tx.find::<subject::Entity>())
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let mut grades: BTreeMap<StudentId, Vec<(SubjectId, f64, i64)>> = BTreeMap::new();
+    for (student, subject, total, n) in tx
+        .aggregate::<_, (StudentId, SubjectId, f64, i64)>(
+            tx.find::<grade::Entity>(),
+            vec![
+                (Expr::col(grade::Column::StudentId), "student_id"),
+                (Expr::col(grade::Column::SubjectId), "subject_id"),
+                (Func::sum(normalised()).into(), "total"),
+                (Func::count(Expr::col(grade::Column::Id)).into(), "n"),
+            ],
+            vec![grade::Column::StudentId, grade::Column::SubjectId],
+        )
+        .await?
+    {
+        grades.entry(student).or_default().push((subject, total, n));
+    }
+
+    let mut out = Vec::with_capacity(students.len());
+    for (student,) in students {
+        let mut reasons = Vec::new();
+        let attendance_points = match attendance.get(&student) {
+            Some((absent, n)) if *n > 0 => {
+                let rate = *absent as f64 * 100.0 / *n as f64;
+                let points = if rate >= t.absence_high_pct {
+                    2
+                } else if rate >= t.absence_medium_pct {
+                    1
+                } else {
+                    0
+                };
+                if points > 0 {
+                    reasons.push(format!("absent {}% of {n} days", number(rate)));
+                }
+                points
+            }
+            _ => 0,
+        };
+        let (negative, suspensions) = incidents.get(&student).copied().unwrap_or((0, 0));
+        let behaviour = if negative >= t.incidents_high || suspensions > 0 {
+            2
+        } else if negative >= t.incidents_medium {
+            1
+        } else {
+            0
+        };
+        if negative > 0 {
+            reasons.push(if negative == 1 {
+                "1 negative incident".to_owned()
+            } else {
+                format!("{negative} negative incidents")
+            });
+        }
+        if suspensions > 0 {
+            reasons.push(if suspensions == 1 {
+                "a suspension".to_owned()
+            } else {
+                format!("{suspensions} suspensions")
+            });
+        }
+        let course = match grades.get(&student) {
+            None => 0,
+            Some(rows) => {
+                let (total, n) = rows
+                    .iter()
+                    .fold((0.0, 0), |(t, c), (_, total, n)| (t + total, c + n));
+                let average = total / n as f64;
+                let mut failing: Vec<(String, f64)> = rows
+                    .iter()
+                    .map(|(s, total, n)| {
+                        (
+                            subjects.get(s).cloned().unwrap_or_default(),
+                            total / *n as f64,
+                        )
+                    })
+                    .filter(|(_, avg)| *avg < settings.pass_mark)
+                    .collect();
+                failing.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                if !failing.is_empty() {
+                    let list: Vec<String> = failing
+                        .iter()
+                        .map(|(s, avg)| format!("{s} {}", number(*avg)))
+                        .collect();
+                    let count = if failing.len() == 1 {
+                        "1 subject".to_owned()
+                    } else {
+                        format!("{} subjects", failing.len())
+                    };
+                    reasons.push(format!(
+                        "{count} below {}: {}",
+                        number(settings.pass_mark),
+                        list.join(", ")
+                    ));
+                }
+                let points = if failing.len() >= 2 || average < t.average_high {
+                    2
+                } else if failing.len() == 1 || average < t.average_medium {
+                    1
+                } else {
+                    0
+                };
+                if average < t.average_medium {
+                    reasons.push(format!("average {}", number(average)));
+                }
+                points
+            }
+        };
+        out.push(Risk {
+            student,
+            attendance: attendance_points,
+            behaviour,
+            course,
+            reasons,
+        });
+    }
+    Ok(out)
+}
+
+/// Every student's ABC score, by student.
+#[derive(Debug, Clone, Default)]
+pub struct RiskTable {
+    /// Scores by student.
+    pub by_student: HashMap<StudentId, Risk>,
+}
+
+impl RiskTable {
+    /// Roughly the bytes it holds, for the cache's budget.
+    pub fn weight(&self) -> usize {
+        self.by_student
+            .values()
+            .map(|r| 96 + r.reasons.iter().map(|x| 24 + x.len()).sum::<usize>())
+            .sum::<usize>()
+            + 64
+    }
+}
+
+/// The school's ABC scores at its current data version: from `cache`, else computed and kept.
+pub async fn risk_table(
+    tx: &TenantTx,
+    cache: &super::cache::AnalyticsCache,
+) -> Result<std::sync::Arc<RiskTable>, DbErr> {
+    let settings = settings(tx).await?;
+    let school = tx.school_id();
+    if let Some(hit) = cache
+        .get(school, settings.version, "risks")
+        .and_then(|e| e.downcast::<RiskTable>().ok())
+    {
+        return Ok(hit);
+    }
+    let table = std::sync::Arc::new(RiskTable {
+        by_student: risks(tx, &settings)
+            .await?
+            .into_iter()
+            .map(|r| (r.student, r))
+            .collect(),
+    });
+    cache.put(
+        school,
+        settings.version,
+        "risks",
+        table.clone(),
+        table.weight(),
+    );
+    Ok(table)
+}
