@@ -163,7 +163,7 @@ pub async fn overview(
             attendance,
             vec![
                 (
-                    Expr::col(attendance_record::Column::StudentId).into(),
+                    Expr::col(attendance_record::Column::StudentId),
                     "student_id",
                 ),
                 (Func::sum(absent()).into(), "absent"),
