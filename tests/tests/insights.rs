@@ -410,6 +410,7 @@ impl Fixture {
 
     /// A student with grades (subject, score, max), `recorded` attendance records of which
     /// `absent` are absences, `negative` negative incidents and `suspensions` (not negative).
+    #[allow(clippy::too_many_arguments)] // One line per fixture student reads best.
     async fn student(
         &self,
         app: &TestApp,
