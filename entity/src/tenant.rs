@@ -195,7 +195,7 @@ impl TenantTx {
         &self,
         select: TenantSelect<E>,
         columns: Vec<(sea_orm::sea_query::SimpleExpr, &'static str)>,
-        group_by: Vec<E::Column>,
+        group_by: Vec<sea_orm::sea_query::SimpleExpr>,
     ) -> Result<Vec<T>, DbErr>
     where
         E: TenantScoped,

@@ -564,6 +564,43 @@ mod analytics {
                 { "student": { "firstName": "p3" }, "attendancePoints": 1, "behaviourPoints": 1, "coursePoints": 1, "total": 3, "tier": "MEDIUM",
                   "reasons": ["absent 5% of 20 days", "1 negative incident", "average 65"] },
             ]));
+            let figures = app.ok(&a, "{ analytics {
+                bins: gradeDistribution { start end count }
+                wide: gradeDistribution(binSize: 25) { start end count }
+                subjectAverages { subject { name } average count }
+                months: trend(granularity: MONTH) { period average count }
+                terms: trend(granularity: TERM) { period term { name } average count }
+                attendanceSummary { byStatus { status count } }
+                firstWeek: attendanceSummary(from: \"2025-09-01\", to: \"2025-09-06\") { byWeek { weekStart attended absent } }
+                chronicAbsentees { student { firstName } recorded absent absenceRate }
+                atFive: chronicAbsentees(thresholdPct: 5) { student { firstName } }
+            } }", json!({})).await["analytics"].clone();
+            let counts: Vec<i64> = figures["bins"].as_array().unwrap().iter().map(|b| b["count"].as_i64().unwrap()).collect();
+            assert_eq!(counts, [0, 0, 0, 0, 1, 1, 1, 3, 1, 1]);
+            assert_eq!(figures["bins"][9], json!({ "start": 90.0, "end": 100.0, "count": 1 }));
+            assert_eq!(figures["wide"], json!([
+                { "start": 0.0, "end": 25.0, "count": 0 }, { "start": 25.0, "end": 50.0, "count": 1 },
+                { "start": 50.0, "end": 75.0, "count": 4 }, { "start": 75.0, "end": 100.0, "count": 3 },
+            ]));
+            assert_eq!(figures["subjectAverages"], json!([
+                { "subject": { "name": "math" }, "average": 68.0, "count": 4 },
+                { "subject": { "name": "English" }, "average": 69.25, "count": 4 },
+            ]));
+            assert_eq!(figures["months"], json!([{ "period": "2025-09", "average": 68.625, "count": 8 }]));
+            assert_eq!(figures["terms"], json!([{ "period": "א", "term": { "name": "א" }, "average": 68.625, "count": 8 }]));
+            assert_eq!(figures["attendanceSummary"]["byStatus"], json!([
+                { "status": "PRESENT", "count": 73 }, { "status": "LATE", "count": 38 },
+                { "status": "ABSENT", "count": 5 }, { "status": "EXCUSED", "count": 3 },
+            ]));
+            assert_eq!(figures["firstWeek"]["byWeek"], json!([{ "weekStart": "2025-08-31", "attended": 22, "absent": 8 }]));
+            assert_eq!(figures["chronicAbsentees"], json!([
+                { "student": { "firstName": "p2" }, "recorded": 40, "absent": 5, "absenceRate": 12.5 },
+                { "student": { "firstName": "p4" }, "recorded": 20, "absent": 2, "absenceRate": 10.0 },
+            ]));
+            assert_eq!(figures["atFive"], json!([{ "student": { "firstName": "p2" } }, { "student": { "firstName": "p4" } }, { "student": { "firstName": "p3" } }]));
+            let (_, body) = app.gql(&a, "{ analytics { gradeDistribution(binSize: 0) { count } } }", json!({})).await;
+            assert_eq!(code(&body), "BAD_USER_INPUT");
+
             let students = app.ok(&a, "{ students(first: 10) { nodes { firstName risk { total tier reasons } } } }", json!({})).await;
             let p1 = students["students"]["nodes"].as_array().unwrap().iter().find(|n| n["firstName"] == "p1").unwrap().clone();
             assert_eq!(p1["risk"], json!({ "total": 0, "tier": "LOW", "reasons": [] }));
@@ -606,6 +643,12 @@ mod analytics {
             let missing = app.gql(&a, "query($t: UUID!) { analytics { overview(termId: $t) { averageScore } } }", json!({ "t": uuid::Uuid::now_v7() })).await;
             assert_eq!(theirs, missing);
             assert_eq!(code(&theirs.1), "NOT_FOUND");
+            for field in ["gradeDistribution(subjectId: $t) { count }", "subjectAverages(termId: $t) { count }", "trend(granularity: MONTH, classId: $t) { count }"] {
+                let query = format!("query($t: UUID!) {{ analytics {{ {field} }} }}");
+                let theirs = app.gql(&a, &query, json!({ "t": fb.math.to_string() })).await;
+                let missing = app.gql(&a, &query, json!({ "t": uuid::Uuid::now_v7() })).await;
+                assert_eq!(theirs, missing, "{field}");
+            }
         }
     }
 }

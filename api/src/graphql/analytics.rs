@@ -4,7 +4,13 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use entity::ids::{StudentId, TermId};
+use chrono::NaiveDate;
+use entity::{
+    grade,
+    ids::{ClassId, StudentId, SubjectId, TeacherId, TermId},
+    tenant::TenantTx,
+};
+use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
 use crate::{
@@ -13,10 +19,176 @@ use crate::{
     graphql::{
         context::{loaders, require, scoped, state},
         loaders::load_error,
-        roster::types::Student,
+        roster::types::{AttendanceStatus, Class, Student, Subject, Teacher, Term},
     },
-    insights::analytics::{self, Overview, Risk},
+    insights::analytics::{self, Filters, Overview, Risk, Settings},
 };
+
+/// Runs `compute` in the school's scope unless the answer for `key` at the school's current
+/// data version is cached; caches what it computes.
+async fn cached<T>(
+    ctx: &Context<'_>,
+    key: String,
+    weight: impl Fn(&T) -> usize,
+    compute: impl AsyncFnOnce(&TenantTx, &Settings) -> ApiResult<T>,
+) -> ApiResult<Arc<T>>
+where
+    T: Send + Sync + 'static,
+{
+    let (tenant, tx) = scoped(ctx, Permission::StudentsRead).await?;
+    let settings = analytics::settings(&tx).await?;
+    let cache = &state(ctx)?.analytics_cache;
+    let school = tenant.school_id();
+    if let Some(hit) = cache
+        .get(school, settings.version, &key)
+        .and_then(|e| e.downcast::<T>().ok())
+    {
+        tx.commit().await?;
+        return Ok(hit);
+    }
+    let value = Arc::new(compute(&tx, &settings).await?);
+    tx.commit().await?;
+    let size = weight(&value);
+    cache.put(school, settings.version, &key, value.clone(), size);
+    Ok(value)
+}
+
+/// Each id filter must name a record of this school (another school's id is answered like a
+/// missing one).
+async fn check(tx: &TenantTx, filters: &Filters) -> ApiResult<()> {
+    if let Some(id) = filters.subject
+        && tx.get::<entity::subject::Entity>(id).await?.is_none()
+    {
+        return Err(ApiError::NotFound("subject"));
+    }
+    if let Some(id) = filters.class
+        && tx.get::<entity::class::Entity>(id).await?.is_none()
+    {
+        return Err(ApiError::NotFound("class"));
+    }
+    if let Some(id) = filters.term
+        && tx.get::<entity::term::Entity>(id).await?.is_none()
+    {
+        return Err(ApiError::NotFound("term"));
+    }
+    Ok(())
+}
+
+fn filters(subject: Option<Uuid>, class: Option<Uuid>, term: Option<Uuid>) -> Filters {
+    Filters {
+        subject: subject.map(SubjectId),
+        class: class.map(ClassId),
+        term: term.map(TermId),
+    }
+}
+
+/// One bin of a grade distribution: `[start, end)`, the last one closed.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct GradeBin {
+    /// Lower bound (normalised score).
+    pub start: f64,
+    /// Upper bound.
+    pub end: f64,
+    /// Grades in the bin.
+    pub count: i64,
+}
+
+/// The average grade of one subject.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct SubjectAverage {
+    /// The subject.
+    pub subject: Option<Subject>,
+    /// Average normalised score.
+    pub average: f64,
+    /// Grades.
+    pub count: i64,
+}
+
+/// The average grade given in one class.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ClassAverage {
+    /// The class.
+    pub class: Option<Class>,
+    /// Average normalised score.
+    pub average: f64,
+    /// Grades.
+    pub count: i64,
+}
+
+/// The average grade one teacher gave.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct TeacherAverage {
+    /// The teacher.
+    pub teacher: Option<Teacher>,
+    /// Average normalised score.
+    pub average: f64,
+    /// Grades.
+    pub count: i64,
+}
+
+/// How finely a trend is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Granularity {
+    /// By calendar month of the grade's date.
+    Month,
+    /// By term.
+    Term,
+}
+
+/// The average grade of one month or term.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct TrendPoint {
+    /// `YYYY-MM`, or the term's name.
+    pub period: String,
+    /// The term (TERM granularity).
+    pub term: Option<Term>,
+    /// Average normalised score.
+    pub average: f64,
+    /// Grades.
+    pub count: i64,
+}
+
+/// Attendance records of one status.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct StatusCount {
+    /// The status.
+    pub status: AttendanceStatus,
+    /// Records.
+    pub count: i64,
+}
+
+/// Attendance of one week.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WeekAttendance {
+    /// The week's Sunday.
+    pub week_start: NaiveDate,
+    /// Records PRESENT or LATE.
+    pub attended: i64,
+    /// Records ABSENT or EXCUSED.
+    pub absent: i64,
+}
+
+/// Attendance over a period.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AttendanceSummary {
+    /// Records by status (every status listed).
+    pub by_status: Vec<StatusCount>,
+    /// Records by week, weeks with records only.
+    pub by_week: Vec<WeekAttendance>,
+}
+
+/// A chronically absent student.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ChronicAbsentee {
+    /// The student.
+    pub student: Option<Student>,
+    /// Attendance records.
+    pub recorded: i64,
+    /// Absences (ABSENT or EXCUSED).
+    pub absent: i64,
+    /// absent / recorded × 100.
+    pub absence_rate: f64,
+}
 
 /// The school at a glance.
 #[derive(Debug, Clone, SimpleObject)]
@@ -139,31 +311,305 @@ impl Analytics {
         ctx: &Context<'_>,
         #[graphql(desc = "Only this term.")] term_id: Option<Uuid>,
     ) -> ApiResult<SchoolOverview> {
-        let (tenant, tx) = scoped(ctx, Permission::StudentsRead).await?;
-        let settings = analytics::settings(&tx).await?;
-        let cache = &state(ctx)?.analytics_cache;
-        let school = tenant.school_id();
-        let term = term_id.map(TermId);
-        let key = format!(
-            "overview:{}",
-            term.map(|t| t.to_string()).unwrap_or_default()
-        );
-        if let Some(hit) = cache
-            .get(school, settings.version, &key)
-            .and_then(|e| e.downcast::<Overview>().ok())
-        {
-            tx.commit().await?;
-            return Ok(hit.as_ref().into());
-        }
-        if let Some(term) = term
-            && tx.get::<entity::term::Entity>(term).await?.is_none()
-        {
-            return Err(ApiError::NotFound("term"));
-        }
-        let overview = Arc::new(analytics::overview(&tx, &settings, term).await?);
-        tx.commit().await?;
-        cache.put(school, settings.version, &key, overview.clone(), 256);
+        let f = filters(None, None, term_id);
+        let overview = cached(
+            ctx,
+            format!("overview:{}", f.key()),
+            |_: &Overview| 256,
+            async |tx, settings| {
+                check(tx, &f).await?;
+                Ok(analytics::overview(tx, settings, f.term).await?)
+            },
+        )
+        .await?;
         Ok(overview.as_ref().into())
+    }
+
+    /// Grades by normalised score (0–100) in bins of `binSize` points (default 10): `[start,
+    /// end)`, the last bin closed; empty bins included.
+    async fn grade_distribution(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Bin width in points (1–100, default 10).")] bin_size: Option<f64>,
+        #[graphql(desc = "Only this subject.")] subject_id: Option<Uuid>,
+        #[graphql(desc = "Only grades given in this class.")] class_id: Option<Uuid>,
+        #[graphql(desc = "Only this term.")] term_id: Option<Uuid>,
+    ) -> ApiResult<Vec<GradeBin>> {
+        let size = bin_size.unwrap_or(10.0);
+        if !(1.0..=100.0).contains(&size) {
+            return Err(ApiError::bad_field("binSize", "must be from 1 to 100"));
+        }
+        let f = filters(subject_id, class_id, term_id);
+        let bins = cached(
+            ctx,
+            format!("distribution:{size}:{}", f.key()),
+            |b: &Vec<analytics::Bin>| 64 + b.len() * 24,
+            async |tx, _| {
+                check(tx, &f).await?;
+                Ok(analytics::distribution(tx, &f, size).await?)
+            },
+        )
+        .await?;
+        Ok(bins
+            .iter()
+            .map(|b| GradeBin {
+                start: b.start,
+                end: b.end,
+                count: b.count,
+            })
+            .collect())
+    }
+
+    /// The average grade of each subject (of a class or term, if given).
+    async fn subject_averages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only grades given in this class.")] class_id: Option<Uuid>,
+        #[graphql(desc = "Only this term.")] term_id: Option<Uuid>,
+    ) -> ApiResult<Vec<SubjectAverage>> {
+        let f = filters(None, class_id, term_id);
+        let rows = cached(
+            ctx,
+            format!("subjects:{}", f.key()),
+            |r: &Vec<analytics::Average<SubjectId>>| 64 + r.len() * 48,
+            async |tx, _| {
+                check(tx, &f).await?;
+                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::SubjectId).into()).await?)
+            },
+        )
+        .await?;
+        let loaders = loaders(ctx)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows.iter() {
+            out.push(SubjectAverage {
+                subject: loaders
+                    .subject
+                    .load_one(r.key)
+                    .await
+                    .map_err(load_error)?
+                    .map(Subject),
+                average: r.average,
+                count: r.count,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The average grade given in each class (grades recorded for a class).
+    async fn class_averages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this subject.")] subject_id: Option<Uuid>,
+        #[graphql(desc = "Only this term.")] term_id: Option<Uuid>,
+    ) -> ApiResult<Vec<ClassAverage>> {
+        let f = filters(subject_id, None, term_id);
+        let rows = cached(
+            ctx,
+            format!("classes:{}", f.key()),
+            |r: &Vec<analytics::Average<ClassId>>| 64 + r.len() * 48,
+            async |tx, _| {
+                check(tx, &f).await?;
+                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::ClassId).into()).await?)
+            },
+        )
+        .await?;
+        let loaders = loaders(ctx)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows.iter() {
+            out.push(ClassAverage {
+                class: loaders
+                    .class
+                    .load_one(r.key)
+                    .await
+                    .map_err(load_error)?
+                    .map(Class),
+                average: r.average,
+                count: r.count,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The average grade each teacher gave (grades that name their teacher).
+    async fn teacher_averages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this subject.")] subject_id: Option<Uuid>,
+        #[graphql(desc = "Only this term.")] term_id: Option<Uuid>,
+    ) -> ApiResult<Vec<TeacherAverage>> {
+        let f = filters(subject_id, None, term_id);
+        let rows = cached(
+            ctx,
+            format!("teachers:{}", f.key()),
+            |r: &Vec<analytics::Average<TeacherId>>| 64 + r.len() * 48,
+            async |tx, _| {
+                check(tx, &f).await?;
+                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::TeacherId).into()).await?)
+            },
+        )
+        .await?;
+        let loaders = loaders(ctx)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows.iter() {
+            out.push(TeacherAverage {
+                teacher: loaders
+                    .teacher
+                    .load_one(r.key)
+                    .await
+                    .map_err(load_error)?
+                    .map(Teacher),
+                average: r.average,
+                count: r.count,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The average grade by month or term, oldest first.
+    async fn trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "MONTH or TERM.")] granularity: Granularity,
+        #[graphql(desc = "Only this subject.")] subject_id: Option<Uuid>,
+        #[graphql(desc = "Only grades given in this class.")] class_id: Option<Uuid>,
+    ) -> ApiResult<Vec<TrendPoint>> {
+        let f = filters(subject_id, class_id, None);
+        let loaders = loaders(ctx)?;
+        match granularity {
+            Granularity::Month => {
+                let rows = cached(
+                    ctx,
+                    format!("trend:month:{}", f.key()),
+                    |r: &Vec<analytics::Average<String>>| 64 + r.len() * 48,
+                    async |tx, _| {
+                        check(tx, &f).await?;
+                        Ok(analytics::averages(tx, &f, analytics::grade_month(tx)).await?)
+                    },
+                )
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| TrendPoint {
+                        period: r.key.clone(),
+                        term: None,
+                        average: r.average,
+                        count: r.count,
+                    })
+                    .collect())
+            }
+            Granularity::Term => {
+                let rows = cached(
+                    ctx,
+                    format!("trend:term:{}", f.key()),
+                    |r: &Vec<analytics::Average<TermId>>| 64 + r.len() * 48,
+                    async |tx, _| {
+                        check(tx, &f).await?;
+                        Ok(
+                            analytics::averages(tx, &f, Expr::col(grade::Column::TermId).into())
+                                .await?,
+                        )
+                    },
+                )
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows.iter() {
+                    let term = loaders.term.load_one(r.key).await.map_err(load_error)?;
+                    out.push((
+                        term.as_ref().map(|t| t.start_date),
+                        TrendPoint {
+                            period: term.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                            term: term.map(Term),
+                            average: r.average,
+                            count: r.count,
+                        },
+                    ));
+                }
+                out.sort_by_key(|(start, _)| *start);
+                Ok(out.into_iter().map(|(_, p)| p).collect())
+            }
+        }
+    }
+
+    /// Attendance between two dates (inclusive; open-ended if left out), of a class if given:
+    /// records by status and by week.
+    async fn attendance_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day.")] from: Option<NaiveDate>,
+        #[graphql(desc = "Last day.")] to: Option<NaiveDate>,
+        #[graphql(desc = "Only records taken in this class.")] class_id: Option<Uuid>,
+    ) -> ApiResult<AttendanceSummary> {
+        let f = filters(None, class_id, None);
+        let summary = cached(
+            ctx,
+            format!("attendance:{from:?}:{to:?}:{}", f.key()),
+            |s: &analytics::AttendanceSummary| 128 + s.by_week.len() * 32,
+            async |tx, _| {
+                check(tx, &f).await?;
+                Ok(analytics::attendance_summary(tx, from, to, f.class).await?)
+            },
+        )
+        .await?;
+        Ok(AttendanceSummary {
+            by_status: summary
+                .by_status
+                .iter()
+                .map(|(s, n)| StatusCount {
+                    status: status(s),
+                    count: *n,
+                })
+                .collect(),
+            by_week: summary
+                .by_week
+                .iter()
+                .map(|(d, a, b)| WeekAttendance {
+                    week_start: *d,
+                    attended: *a,
+                    absent: *b,
+                })
+                .collect(),
+        })
+    }
+
+    /// Students with at least the school's minimum of recorded days (default 20) whose absence
+    /// rate is at least `thresholdPct` (default: the school's chronic threshold, 10%), worst
+    /// first.
+    async fn chronic_absentees(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "Absence rate in percent (0–100).")] threshold_pct: Option<f64>,
+    ) -> ApiResult<Vec<ChronicAbsentee>> {
+        if threshold_pct.is_some_and(|t| !(0.0..=100.0).contains(&t)) {
+            return Err(ApiError::bad_field("thresholdPct", "must be from 0 to 100"));
+        }
+        let rows = cached(
+            ctx,
+            format!("chronic:{threshold_pct:?}"),
+            |r: &Vec<analytics::Absentee>| 64 + r.len() * 48,
+            async |tx, settings| {
+                let threshold = threshold_pct.unwrap_or(settings.chronic_absence_pct);
+                Ok(analytics::chronic_absentees(tx, settings, threshold).await?)
+            },
+        )
+        .await?;
+        let first = usize::try_from(first.unwrap_or(20).clamp(0, 100)).unwrap_or(20);
+        let loaders = loaders(ctx)?;
+        let mut out = Vec::new();
+        for a in rows.iter().take(first) {
+            out.push(ChronicAbsentee {
+                student: loaders
+                    .student
+                    .load_one(a.student)
+                    .await
+                    .map_err(load_error)?
+                    .map(Student),
+                recorded: a.recorded,
+                absent: a.absent,
+                absence_rate: a.rate,
+            });
+        }
+        Ok(out)
     }
 
     /// The students most at risk by the ABC score, highest total first (ties: more attendance
@@ -191,6 +637,15 @@ impl Analytics {
             .take(first)
             .map(|r| RiskScore(r.clone()))
             .collect())
+    }
+}
+
+fn status(text: &str) -> AttendanceStatus {
+    match text {
+        "PRESENT" => AttendanceStatus::Present,
+        "LATE" => AttendanceStatus::Late,
+        "ABSENT" => AttendanceStatus::Absent,
+        _ => AttendanceStatus::Excused,
     }
 }
 

@@ -172,7 +172,7 @@ pub async fn overview(
                     "n",
                 ),
             ],
-            vec![attendance_record::Column::StudentId],
+            vec![Expr::col(attendance_record::Column::StudentId)],
         )
         .await?;
     let recorded: i64 = per_student.iter().map(|(_, _, n)| n).sum();
@@ -265,7 +265,7 @@ pub async fn risks(tx: &TenantTx, settings: &Settings) -> Result<Vec<Risk>, DbEr
                     "n",
                 ),
             ],
-            vec![attendance_record::Column::StudentId],
+            vec![Expr::col(attendance_record::Column::StudentId)],
         )
         .await?
         .into_iter()
@@ -281,7 +281,7 @@ pub async fn risks(tx: &TenantTx, settings: &Settings) -> Result<Vec<Risk>, DbEr
                 (Func::sum(negative).into(), "negative"),
                 (Func::sum(suspension).into(), "suspensions"),
             ],
-            vec![incident::Column::StudentId],
+            vec![Expr::col(incident::Column::StudentId)],
         )
         .await?
         .into_iter()
@@ -303,7 +303,10 @@ pub async fn risks(tx: &TenantTx, settings: &Settings) -> Result<Vec<Risk>, DbEr
                 (Func::sum(normalised()).into(), "total"),
                 (Func::count(Expr::col(grade::Column::Id)).into(), "n"),
             ],
-            vec![grade::Column::StudentId, grade::Column::SubjectId],
+            vec![
+                Expr::col(grade::Column::StudentId),
+                Expr::col(grade::Column::SubjectId),
+            ],
         )
         .await?
     {
@@ -456,4 +459,271 @@ pub async fn risk_table(
         table.weight(),
     );
     Ok(table)
+}
+
+/// Which grades a figure is over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Filters {
+    /// Only this subject.
+    pub subject: Option<SubjectId>,
+    /// Only grades given in this class.
+    pub class: Option<entity::ids::ClassId>,
+    /// Only this term.
+    pub term: Option<TermId>,
+}
+
+impl Filters {
+    /// A stable text of the filters, for cache keys.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.subject.map(|x| x.to_string()).unwrap_or_default(),
+            self.class.map(|x| x.to_string()).unwrap_or_default(),
+            self.term.map(|x| x.to_string()).unwrap_or_default()
+        )
+    }
+
+    fn grades(&self, tx: &TenantTx) -> entity::tenant::TenantSelect<grade::Entity> {
+        let mut select = tx.find::<grade::Entity>();
+        if let Some(s) = self.subject {
+            select = select.filter(grade::Column::SubjectId.eq(s));
+        }
+        if let Some(c) = self.class {
+            select = select.filter(grade::Column::ClassId.eq(c));
+        }
+        if let Some(t) = self.term {
+            select = select.filter(grade::Column::TermId.eq(t));
+        }
+        select
+    }
+}
+
+/// `floor(x)` as a 64-bit integer on either backend.
+fn floor_int(tx: &TenantTx, x: SimpleExpr) -> SimpleExpr {
+    match tx.backend() {
+        sea_orm::DbBackend::Postgres => Func::cust("FLOOR").arg(x).cast_as("BIGINT"),
+        _ => x.cast_as("INTEGER"),
+    }
+}
+
+/// One bin of a grade distribution: `[start, end)`, the last one closed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bin {
+    /// Lower bound.
+    pub start: f64,
+    /// Upper bound.
+    pub end: f64,
+    /// Grades in the bin.
+    pub count: i64,
+}
+
+/// Grades by normalised score in bins of `size` points, from 0 to 100 (empty bins included).
+pub async fn distribution(tx: &TenantTx, filters: &Filters, size: f64) -> Result<Vec<Bin>, DbErr> {
+    let index = floor_int(tx, normalised().div(size));
+    let rows: Vec<(i64, i64)> = tx
+        .aggregate(
+            filters.grades(tx),
+            vec![
+                (index, "bin"),
+                (Func::count(Expr::col(grade::Column::Id)).into(), "n"),
+            ],
+            // By position: the expression carries bind parameters, and PostgreSQL does not
+            // see two copies with different parameter numbers as the same expression.
+            vec![Expr::cust("1")],
+        )
+        .await?;
+    let bins = (100.0 / size).ceil().max(1.0) as i64;
+    let mut out: Vec<Bin> = (0..bins)
+        .map(|i| Bin {
+            start: i as f64 * size,
+            end: ((i + 1) as f64 * size).min(100.0),
+            count: 0,
+        })
+        .collect();
+    for (i, n) in rows {
+        // 100 (and anything above the scale) falls in the last, closed bin.
+        let i = usize::try_from(i.clamp(0, bins - 1)).unwrap_or(0);
+        out[i].count += n;
+    }
+    Ok(out)
+}
+
+/// An average over a group of grades.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Average<K> {
+    /// The group: a subject, class, teacher or term id, or a month `YYYY-MM`.
+    pub key: K,
+    /// The average normalised score.
+    pub average: f64,
+    /// Grades in the group.
+    pub count: i64,
+}
+
+/// Average normalised score by the value of `by` (rows whose `by` is null are left out),
+/// ordered by key.
+pub async fn averages<K>(
+    tx: &TenantTx,
+    filters: &Filters,
+    by: SimpleExpr,
+) -> Result<Vec<Average<K>>, DbErr>
+where
+    K: sea_orm::TryGetable + Ord,
+{
+    let rows: Vec<(Option<K>, f64, i64)> = tx
+        .aggregate(
+            filters.grades(tx),
+            vec![
+                (by, "key"),
+                (Func::sum(normalised()).into(), "total"),
+                (Func::count(Expr::col(grade::Column::Id)).into(), "n"),
+            ],
+            // By position (see `distribution`).
+            vec![Expr::cust("1")],
+        )
+        .await?;
+    let mut out: Vec<Average<K>> = rows
+        .into_iter()
+        .filter_map(|(key, total, n)| {
+            Some(Average {
+                key: key?,
+                average: total / n as f64,
+                count: n,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+/// The month (`YYYY-MM`) a grade was given, on either backend.
+pub fn grade_month(tx: &TenantTx) -> SimpleExpr {
+    match tx.backend() {
+        sea_orm::DbBackend::Postgres => Func::cust("TO_CHAR")
+            .arg(Expr::col(grade::Column::GradedOn))
+            .arg("YYYY-MM")
+            .into(),
+        _ => Func::cust("STRFTIME")
+            .arg("%Y-%m")
+            .arg(Expr::col(grade::Column::GradedOn))
+            .into(),
+    }
+}
+
+/// Attendance over a period: records by status, and by week (weeks start on Sunday).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttendanceSummary {
+    /// (status, records), every status listed.
+    pub by_status: Vec<(&'static str, i64)>,
+    /// (the week's Sunday, attended, absent), weeks with records only, in order.
+    pub by_week: Vec<(chrono::NaiveDate, i64, i64)>,
+}
+
+/// Attendance between `from` and `to` (inclusive), of a class if given.
+pub async fn attendance_summary(
+    tx: &TenantTx,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    class: Option<entity::ids::ClassId>,
+) -> Result<AttendanceSummary, DbErr> {
+    let mut select = tx.find::<attendance_record::Entity>();
+    if let Some(from) = from {
+        select = select.filter(attendance_record::Column::Date.gte(from));
+    }
+    if let Some(to) = to {
+        select = select.filter(attendance_record::Column::Date.lte(to));
+    }
+    if let Some(class) = class {
+        select = select.filter(attendance_record::Column::ClassId.eq(class));
+    }
+    let rows: Vec<(chrono::NaiveDate, String, i64)> = tx
+        .aggregate(
+            select,
+            vec![
+                (Expr::col(attendance_record::Column::Date), "date"),
+                (Expr::col(attendance_record::Column::Status), "status"),
+                (
+                    Func::count(Expr::col(attendance_record::Column::Id)).into(),
+                    "n",
+                ),
+            ],
+            vec![
+                Expr::col(attendance_record::Column::Date),
+                Expr::col(attendance_record::Column::Status),
+            ],
+        )
+        .await?;
+    let statuses = ["PRESENT", "LATE", "ABSENT", "EXCUSED"];
+    let mut by_status: Vec<(&'static str, i64)> = statuses.iter().map(|s| (*s, 0)).collect();
+    let mut weeks: BTreeMap<chrono::NaiveDate, (i64, i64)> = BTreeMap::new();
+    for (date, status, n) in rows {
+        if let Some(slot) = by_status.iter_mut().find(|(s, _)| *s == status) {
+            slot.1 += n;
+        }
+        let sunday = date
+            - chrono::Duration::days(i64::from(
+                chrono::Datelike::weekday(&date).num_days_from_sunday(),
+            ));
+        let week = weeks.entry(sunday).or_default();
+        if matches!(status.as_str(), "PRESENT" | "LATE") {
+            week.0 += n;
+        } else {
+            week.1 += n;
+        }
+    }
+    Ok(AttendanceSummary {
+        by_status,
+        by_week: weeks.into_iter().map(|(d, (a, b))| (d, a, b)).collect(),
+    })
+}
+
+/// A chronically absent student.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Absentee {
+    /// The student.
+    pub student: StudentId,
+    /// Attendance records.
+    pub recorded: i64,
+    /// Absences (absent or excused).
+    pub absent: i64,
+    /// absent / recorded × 100.
+    pub rate: f64,
+}
+
+/// Students with at least the school's minimum of recorded days whose absence rate is at least
+/// `threshold` (%), worst first.
+pub async fn chronic_absentees(
+    tx: &TenantTx,
+    settings: &Settings,
+    threshold: f64,
+) -> Result<Vec<Absentee>, DbErr> {
+    let rows: Vec<(StudentId, i64, i64)> = tx
+        .aggregate(
+            tx.find::<attendance_record::Entity>(),
+            vec![
+                (
+                    Expr::col(attendance_record::Column::StudentId),
+                    "student_id",
+                ),
+                (Func::sum(absent()).into(), "absent"),
+                (
+                    Func::count(Expr::col(attendance_record::Column::Id)).into(),
+                    "n",
+                ),
+            ],
+            vec![Expr::col(attendance_record::Column::StudentId)],
+        )
+        .await?;
+    let mut out: Vec<Absentee> = rows
+        .into_iter()
+        .filter(|(_, _, n)| *n >= i64::from(settings.chronic_absence_min_days))
+        .map(|(student, absent, recorded)| Absentee {
+            student,
+            recorded,
+            absent,
+            rate: absent as f64 * 100.0 / recorded as f64,
+        })
+        .filter(|a| a.rate >= threshold)
+        .collect();
+    out.sort_by(|a, b| b.rate.total_cmp(&a.rate).then(a.student.cmp(&b.student)));
+    Ok(out)
 }

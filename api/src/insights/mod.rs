@@ -95,7 +95,10 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
                 (Func::sum(normalised_score()).into(), "total"),
                 (Func::count(Expr::col(grade::Column::Id)).into(), "n"),
             ],
-            vec![grade::Column::StudentId, grade::Column::IsFinal],
+            vec![
+                Expr::col(grade::Column::StudentId),
+                Expr::col(grade::Column::IsFinal),
+            ],
         )
         .await?;
     for (student, is_final, total, n) in grades {
@@ -134,7 +137,7 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
                     "n",
                 ),
             ],
-            vec![attendance_record::Column::StudentId],
+            vec![Expr::col(attendance_record::Column::StudentId)],
         )
         .await?;
     for (student, attended, n) in attendance {
@@ -157,7 +160,7 @@ pub async fn features(tx: &TenantTx, only: Option<&[StudentId]>) -> Result<Vec<F
                 (Expr::col(incident::Column::StudentId), "student_id"),
                 (Func::count(Expr::col(incident::Column::Id)).into(), "n"),
             ],
-            vec![incident::Column::StudentId],
+            vec![Expr::col(incident::Column::StudentId)],
         )
         .await?;
     for (student, n) in incidents {
