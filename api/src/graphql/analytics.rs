@@ -374,7 +374,7 @@ impl Analytics {
             |r: &Vec<analytics::Average<SubjectId>>| 64 + r.len() * 48,
             async |tx, _| {
                 check(tx, &f).await?;
-                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::SubjectId).into()).await?)
+                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::SubjectId)).await?)
             },
         )
         .await?;
@@ -409,7 +409,7 @@ impl Analytics {
             |r: &Vec<analytics::Average<ClassId>>| 64 + r.len() * 48,
             async |tx, _| {
                 check(tx, &f).await?;
-                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::ClassId).into()).await?)
+                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::ClassId)).await?)
             },
         )
         .await?;
@@ -444,7 +444,7 @@ impl Analytics {
             |r: &Vec<analytics::Average<TeacherId>>| 64 + r.len() * 48,
             async |tx, _| {
                 check(tx, &f).await?;
-                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::TeacherId).into()).await?)
+                Ok(analytics::averages(tx, &f, Expr::col(grade::Column::TeacherId)).await?)
             },
         )
         .await?;
@@ -504,10 +504,7 @@ impl Analytics {
                     |r: &Vec<analytics::Average<TermId>>| 64 + r.len() * 48,
                     async |tx, _| {
                         check(tx, &f).await?;
-                        Ok(
-                            analytics::averages(tx, &f, Expr::col(grade::Column::TermId).into())
-                                .await?,
-                        )
+                        Ok(analytics::averages(tx, &f, Expr::col(grade::Column::TermId)).await?)
                     },
                 )
                 .await?;
