@@ -601,6 +601,19 @@ mod analytics {
             let (_, body) = app.gql(&a, "{ analytics { gradeDistribution(binSize: 0) { count } } }", json!({})).await;
             assert_eq!(code(&body), "BAD_USER_INPUT");
 
+            // Thresholds are the school's: a lower pass mark and a higher absence threshold
+            // change the figures at once (the change moves the data version).
+            let config = app.ok(&a, "mutation { updateSchoolConfiguration(input: { passMark: 50, absenceMediumPct: 6 }) { passMark riskThresholds { absenceMediumPct absenceHighPct } } }", json!({})).await;
+            assert_eq!(config["updateSchoolConfiguration"], json!({ "passMark": 50.0, "riskThresholds": { "absenceMediumPct": 6.0, "absenceHighPct": 10.0 } }));
+            let after = app.ok(&a, "{ analytics { overview { passRate } atRisk { student { firstName } total tier reasons } } }", json!({})).await["analytics"].clone();
+            assert_eq!(after["overview"]["passRate"], 0.875);
+            assert_eq!(after["atRisk"], json!([
+                { "student": { "firstName": "p2" }, "total": 6, "tier": "HIGH",
+                  "reasons": ["absent 12.5% of 40 days", "3 negative incidents", "1 subject below 50: math 48", "average 49.5"] },
+                { "student": { "firstName": "p4" }, "total": 4, "tier": "MEDIUM", "reasons": ["absent 10% of 20 days", "a suspension"] },
+                { "student": { "firstName": "p3" }, "total": 2, "tier": "LOW", "reasons": ["1 negative incident", "average 65"] },
+            ]));
+
             let students = app.ok(&a, "{ students(first: 10) { nodes { firstName risk { total tier reasons } } } }", json!({})).await;
             let p1 = students["students"]["nodes"].as_array().unwrap().iter().find(|n| n["firstName"] == "p1").unwrap().clone();
             assert_eq!(p1["risk"], json!({ "total": 0, "tier": "LOW", "reasons": [] }));

@@ -351,6 +351,10 @@ const WRITES_WITHOUT_IDS: &[(&str, &str)] = &[
     ),
     ("exportOneRoster", "mutation { exportOneRoster { url } }"),
     (
+        "updateSchoolConfiguration",
+        "mutation { updateSchoolConfiguration(input: { passMark: 50 }) { passMark } }",
+    ),
+    (
         "trainModel",
         "mutation { trainModel(target: FINAL_SCORE) { id } }",
     ),

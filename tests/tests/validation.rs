@@ -21,6 +21,17 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "updateSchoolConfiguration",
+        "mutation { updateSchoolConfiguration(input: { passMark: 101, chronicAbsenceMinDays: 0, absenceMediumPct: 20, averageHigh: 80 }) { passMark } }",
+        "BAD_USER_INPUT",
+        &[
+            "input.passMark",
+            "input.chronicAbsenceMinDays",
+            "input.absenceHighPct",
+            "input.averageHigh",
+        ],
+    ),
+    (
         "trainModel",
         "mutation { trainModel(target: FINAL_SCORE) { id } }",
         "BAD_USER_INPUT",

@@ -50,6 +50,7 @@ pub struct Mutation(
     imports::ImportsMutation,
     exports::ExportsMutation,
     insights::InsightsMutation,
+    analytics::ConfigurationMutation,
 );
 
 /// The root subscription (over `GET /graphql/ws`, graphql-transport-ws or graphql-ws).
