@@ -1,0 +1,183 @@
+//! The analytics and training benchmark (PostgreSQL): a school of 10,000 students with
+//! 1,000,000 grades and 200,000 attendance records, `analytics { overview }` over HTTP cold
+//! (the school's data version moved, so the cache misses) and cached, against the same
+//! aggregates as hand-written SQL on the same connection pool; then `ml::train` on 100,000
+//! students.
+//!
+//! `cargo bench -p tests --bench analytics` (PostgreSQL at TEST_DATABASE_URL).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods
+)]
+
+use std::time::{Duration, Instant};
+
+use api::insights::{Features, ml};
+use entity::ids::StudentId;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+use tests::{As, Backend, spawn_app_with};
+
+/// The allocator the `api` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const STUDENTS: i64 = 10_000;
+const GRADES_PER_STUDENT: i64 = 100;
+const DAYS: i64 = 20;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let app = spawn_app_with(Backend::Postgres, &[]).await;
+    let root = app.root().await;
+    let school = app.create_school(&root, "bench").await;
+    let who = As::in_school(&root, "bench");
+    let db = &app.db.conn;
+    let exec = |sql: String| async move {
+        db.execute_raw(Statement::from_string(sea_orm::DbBackend::Postgres, sql))
+            .await
+            .unwrap();
+    };
+    let started = Instant::now();
+    let s = format!("'{school}'::uuid");
+    exec(format!("INSERT INTO academic_years (school_id, id, created_at, updated_at, status, name, start_date, end_date, is_current) VALUES ({s}, gen_random_uuid(), now(), now(), 'ACTIVE', '2025-2026', '2025-09-01', '2026-06-20', true)")).await;
+    exec(format!("INSERT INTO terms (school_id, id, created_at, updated_at, status, academic_year_id, name, start_date, end_date) SELECT {s}, gen_random_uuid(), now(), now(), 'ACTIVE', id, 'a', '2025-09-01', '2026-01-31' FROM academic_years WHERE school_id = {s}")).await;
+    exec(format!("INSERT INTO subjects (school_id, id, created_at, updated_at, status, name) SELECT {s}, gen_random_uuid(), now(), now(), 'ACTIVE', 'subject ' || g FROM generate_series(1, 10) g")).await;
+    exec(format!("INSERT INTO students (school_id, id, created_at, updated_at, status, student_tz, first_name, last_name) SELECT {s}, gen_random_uuid(), now(), now(), 'ACTIVE', lpad(g::text, 9, '0'), 's' || g, 'x' FROM generate_series(1, {STUDENTS}) g")).await;
+    exec(format!(
+        "WITH subs AS (SELECT array_agg(id ORDER BY name) AS ids FROM subjects WHERE school_id = {s}),
+              t AS (SELECT id FROM terms WHERE school_id = {s})
+         INSERT INTO grades (school_id, id, created_at, updated_at, status, student_id, subject_id, term_id, score, max_score, graded_on, is_final)
+         SELECT {s}, gen_random_uuid(), now(), now(), 'ACTIVE', st.id, subs.ids[(g % 10) + 1], t.id,
+                (g * 37 + length(st.first_name) * 13) % 101, 100, DATE '2025-09-01' + (g % 120), g = {GRADES_PER_STUDENT}
+         FROM students st CROSS JOIN generate_series(1, {GRADES_PER_STUDENT}) g CROSS JOIN subs CROSS JOIN t
+         WHERE st.school_id = {s}"
+    ))
+    .await;
+    exec(format!(
+        "INSERT INTO attendance_records (school_id, id, created_at, updated_at, student_id, date, period, status)
+         SELECT {s}, gen_random_uuid(), now(), now(), st.id, DATE '2025-09-01' + d, 0,
+                CASE WHEN (d + length(st.first_name)) % 11 = 0 THEN 'ABSENT' WHEN d % 7 = 0 THEN 'LATE' ELSE 'PRESENT' END
+         FROM students st CROSS JOIN generate_series(1, {DAYS}) d WHERE st.school_id = {s}"
+    ))
+    .await;
+    exec("ANALYZE".to_owned()).await;
+    println!(
+        "seeded {STUDENTS} students, {} grades, {} attendance records in {:.1} s",
+        STUDENTS * GRADES_PER_STUDENT,
+        STUDENTS * DAYS,
+        started.elapsed().as_secs_f64()
+    );
+
+    // The same aggregates, hand-written, on the same pool.
+    let raw = [
+        format!("SELECT count(*) FROM students WHERE school_id = {s}"),
+        format!("SELECT count(*) FROM teachers WHERE school_id = {s}"),
+        format!("SELECT count(*) FROM classes WHERE school_id = {s}"),
+        format!(
+            "SELECT sum(score * 100.0 / max_score), count(id), sum(CASE WHEN score * 100.0 / max_score >= 55 THEN 1 ELSE 0 END) FROM grades WHERE school_id = {s}"
+        ),
+        format!(
+            "SELECT student_id, sum(CASE WHEN status IN ('ABSENT', 'EXCUSED') THEN 1 ELSE 0 END), count(id) FROM attendance_records WHERE school_id = {s} GROUP BY student_id"
+        ),
+    ];
+    let mut raw_times = Vec::new();
+    for _ in 0..11 {
+        let t = Instant::now();
+        for sql in &raw {
+            db.query_all_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                sql.clone(),
+            ))
+            .await
+            .unwrap();
+        }
+        raw_times.push(t.elapsed());
+    }
+    let query = "{ analytics { overview { studentCount averageScore passRate attendanceRate chronicAbsenceRate } } }";
+    let mut cold = Vec::new();
+    let mut answer = json!(null);
+    for _ in 0..11 {
+        exec(format!(
+            "UPDATE school_configuration SET data_version = data_version + 1 WHERE school_id = {s}"
+        ))
+        .await;
+        let t = Instant::now();
+        answer = app.ok(&who, query, json!({})).await;
+        cold.push(t.elapsed());
+    }
+    let mut cached = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let again = app.ok(&who, query, json!({})).await;
+        cached.push(t.elapsed());
+        assert_eq!(again, answer);
+    }
+    let mut cache_lookups = Vec::new();
+    let school_id = school.parse().unwrap();
+    for _ in 0..1000 {
+        let t = Instant::now();
+        let hit = app
+            .state
+            .analytics_cache
+            .get(school_id, i64::MAX, "overview:||");
+        cache_lookups.push(t.elapsed());
+        assert!(hit.is_none());
+    }
+    println!("{answer}");
+    let (raw_m, cold_m) = (median(raw_times), median(cold));
+    println!("overview, hand-written SQL (median of 11): {}", ms(raw_m));
+    println!(
+        "overview over HTTP, cold (median of 11): {} = {:.2}x the SQL",
+        ms(cold_m),
+        cold_m.as_secs_f64() / raw_m.as_secs_f64()
+    );
+    println!(
+        "overview over HTTP, cached (median of 200): {}",
+        ms(median(cached))
+    );
+    println!(
+        "cache lookup in process (median of 1000): {}",
+        ms(median(cache_lookups))
+    );
+
+    // Training on 100,000 students (the fit alone: features as the service builds them).
+    let rows: Vec<Features> = (0..100_000_usize)
+        .map(|i| {
+            let rate = 50.0 + ((i * 37) % 51) as f64;
+            let prior = 40.0 + ((i * 53) % 61) as f64;
+            let incidents = ((i * 7) % 6) as f64;
+            let noise = (((i * 7919) % 23) as f64 - 11.0) * 0.7;
+            Features {
+                student: StudentId(uuid::Uuid::from_u128(i as u128)),
+                attendance_rate: Some(rate),
+                prior_average: Some(prior),
+                negative_incidents: incidents,
+                final_score: Some(20.0 + 0.4 * rate + 0.3 * prior - 2.0 * incidents + noise),
+            }
+        })
+        .collect();
+    let mut fits = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let trained = ml::train(&rows).unwrap();
+        fits.push(t.elapsed());
+        assert_eq!(trained.train.n, 100_000);
+    }
+    println!(
+        "train on 100,000 students (median of 7): {}",
+        ms(median(fits))
+    );
+}
