@@ -111,7 +111,7 @@ async fn main() {
     let mut answer = json!(null);
     for _ in 0..11 {
         exec(format!(
-            "UPDATE school_configuration SET data_version = data_version + 1 WHERE school_id = {s}"
+            "UPDATE school_configurations SET data_version = data_version + 1 WHERE school_id = {s}"
         ))
         .await;
         let t = Instant::now();
