@@ -14,6 +14,7 @@ mod m20261122_000002_roster;
 mod m20261122_000003_records;
 mod m20261122_000004_operations;
 mod m20261122_000005_row_level_security;
+mod m20261122_000006_parallel_safe_tenant;
 
 pub use m20261122_000005_row_level_security::enable_tenant_rls;
 
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_records::Migration),
             Box::new(m20261122_000004_operations::Migration),
             Box::new(m20261122_000005_row_level_security::Migration),
+            Box::new(m20261122_000006_parallel_safe_tenant::Migration),
         ]
     }
 }

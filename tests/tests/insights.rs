@@ -63,134 +63,26 @@ async fn seed(
     ungraded: usize,
     incidents: bool,
 ) {
-    let school: SchoolId = school.parse().unwrap();
-    let now = Utc::now();
-    let db = &app.db.conn;
-    let start = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
-    let year = AcademicYearId::generate();
-    academic_year::Entity::insert(academic_year::ActiveModel {
-        school_id: Set(school),
-        id: Set(year),
-        created_at: Set(now),
-        updated_at: Set(now),
-        external_id: Set(None),
-        status: Set(RecordStatus::Active),
-        name: Set("2025-2026".into()),
-        start_date: Set(start),
-        end_date: Set(NaiveDate::from_ymd_opt(2026, 6, 20).unwrap()),
-        is_current: Set(true),
-    })
-    .exec(db)
-    .await
-    .unwrap();
-    let term = TermId::generate();
-    term::Entity::insert(term::ActiveModel {
-        school_id: Set(school),
-        id: Set(term),
-        created_at: Set(now),
-        updated_at: Set(now),
-        external_id: Set(None),
-        status: Set(RecordStatus::Active),
-        academic_year_id: Set(year),
-        name: Set("א".into()),
-        start_date: Set(start),
-        end_date: Set(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()),
-    })
-    .exec(db)
-    .await
-    .unwrap();
-    let subject = SubjectId::generate();
-    subject::Entity::insert(subject::ActiveModel {
-        school_id: Set(school),
-        id: Set(subject),
-        created_at: Set(now),
-        updated_at: Set(now),
-        external_id: Set(None),
-        status: Set(RecordStatus::Active),
-        name: Set("math".into()),
-        code: Set(None),
-    })
-    .exec(db)
-    .await
-    .unwrap();
+    let f = Fixture::new(app, school).await;
     for i in 0..graded + ungraded {
-        let student = StudentId::generate();
-        let tz = format!("{:08}", 30_000_000 + i);
-        let sum = api::domain::weighted_digit_sum(tz.chars().filter_map(|c| c.to_digit(10)));
-        student::Entity::insert(student::ActiveModel {
-            school_id: Set(school),
-            id: Set(student),
-            created_at: Set(now),
-            updated_at: Set(now),
-            external_id: Set(None),
-            status: Set(RecordStatus::Active),
-            student_tz: Set(format!("{tz}{}", (10 - sum % 10) % 10)),
-            first_name: Set(format!("s{i}")),
-            last_name: Set("x".into()),
-            grade_level: Set(None),
-            class_id: Set(None),
-            birth_date: Set(None),
-            gender: Set(None),
-            email: Set(None),
-        })
-        .exec(db)
-        .await
-        .unwrap();
         let (attended, prior, negative) = features(i, incidents);
-        let grade = |score: f64, is_final: bool| grade::ActiveModel {
-            school_id: Set(school),
-            id: Set(GradeId::generate()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            external_id: Set(None),
-            status: Set(RecordStatus::Active),
-            student_id: Set(student),
-            subject_id: Set(subject),
-            term_id: Set(term),
-            assessment_id: Set(None),
-            class_id: Set(None),
-            teacher_id: Set(None),
-            category: Set(None),
-            score: Set(score),
-            max_score: Set(100.0),
-            graded_on: Set(start),
-            is_final: Set(is_final),
-            comment: Set(None),
-        };
-        let mut grades = vec![grade(prior, false)];
+        let mut grades = vec![(f.math, prior, 100.0, false)];
         if i < graded {
-            grades.push(grade(final_score(rule, i, incidents), true));
+            grades.push((f.math, final_score(rule, i, incidents), 100.0, true));
         }
-        grade::Entity::insert_many(grades).exec(db).await.unwrap();
-        let records: Vec<attendance_record::ActiveModel> = (0..20)
-            .map(|d| attendance_record::ActiveModel {
-                school_id: Set(school),
-                id: Set(AttendanceRecordId::generate()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                student_id: Set(student),
-                class_id: Set(None),
-                date: Set(start + Duration::days(d)),
-                period: Set(0),
-                status: Set(if d < attended {
-                    AttendanceStatus::Present
-                } else {
-                    AttendanceStatus::Absent
-                }),
-                note: Set(None),
-                recorded_by_teacher_id: Set(None),
-            })
-            .collect();
-        attendance_record::Entity::insert_many(records)
-            .exec(db)
-            .await
-            .unwrap();
-        // A positive note never counts; negative incidents do.
-        let mut notes: Vec<incident::ActiveModel> = (0..negative)
-            .map(|_| incident(school, student, true))
-            .collect();
-        notes.push(incident(school, student, false));
-        incident::Entity::insert_many(notes).exec(db).await.unwrap();
+        // A suspension is not a negative incident: the model never counts it.
+        let n = u32::try_from(i).unwrap();
+        f.student(
+            app,
+            &format!("s{i}"),
+            n,
+            &grades,
+            20,
+            20 - attended,
+            negative as usize,
+            1,
+        )
+        .await;
     }
 }
 
@@ -408,7 +300,7 @@ impl Fixture {
         }
     }
 
-    /// A student with grades (subject, score, max), `recorded` attendance records of which
+    /// A student with grades (subject, score, max, final), `recorded` attendance records of which
     /// `absent` are absences, `negative` negative incidents and `suspensions` (not negative).
     #[allow(clippy::too_many_arguments)] // One line per fixture student reads best.
     async fn student(
@@ -416,7 +308,7 @@ impl Fixture {
         app: &TestApp,
         name: &str,
         n: u32,
-        grades: &[(SubjectId, f64, f64)],
+        grades: &[(SubjectId, f64, f64, bool)],
         recorded: i64,
         absent: i64,
         negative: usize,
@@ -447,7 +339,7 @@ impl Fixture {
         .exec(db)
         .await
         .unwrap();
-        for (subject, score, max) in grades {
+        for (subject, score, max, is_final) in grades {
             grade::Entity::insert(grade::ActiveModel {
                 school_id: Set(self.school),
                 id: Set(GradeId::generate()),
@@ -465,7 +357,7 @@ impl Fixture {
                 score: Set(*score),
                 max_score: Set(*max),
                 graded_on: Set(start),
-                is_final: Set(false),
+                is_final: Set(*is_final),
                 comment: Set(None),
             })
             .exec(db)
@@ -526,15 +418,15 @@ mod analytics {
             let f = Fixture::new(&app, &a_id).await;
             let (m, e) = (f.math, f.english);
             // p1: 80, 18/20 = 90 → average 85; 20 days, none absent; no incidents → 0, LOW.
-            f.student(&app, "p1", 1, &[(m, 80.0, 100.0), (e, 18.0, 20.0)], 20, 0, 0, 0).await;
+            f.student(&app, "p1", 1, &[(m, 80.0, 100.0, false), (e, 18.0, 20.0, false)], 20, 0, 0, 0).await;
             // p2: 48, 51 → two failing subjects, average 49.5 → course 2; 5 of 40 days absent =
             // 12.5% → 2; 3 negative incidents → 2; total 6, HIGH.
-            f.student(&app, "p2", 2, &[(m, 48.0, 100.0), (e, 51.0, 100.0)], 40, 5, 3, 0).await;
+            f.student(&app, "p2", 2, &[(m, 48.0, 100.0, false), (e, 51.0, 100.0, false)], 40, 5, 3, 0).await;
             // p3: 70, 60 → average 65 (not below 65, below 75) → 1; 1 of 20 = 5% → 1; 1 incident → 1;
             // total 3, MEDIUM.
-            f.student(&app, "p3", 3, &[(m, 70.0, 100.0), (e, 60.0, 100.0)], 20, 1, 1, 0).await;
+            f.student(&app, "p3", 3, &[(m, 70.0, 100.0, false), (e, 60.0, 100.0, false)], 20, 1, 1, 0).await;
             // p4: 74, 76 → average 75 → 0; 2 of 20 = 10% → 2; a suspension → 2; total 4, MEDIUM.
-            f.student(&app, "p4", 4, &[(m, 74.0, 100.0), (e, 76.0, 100.0)], 20, 2, 0, 1).await;
+            f.student(&app, "p4", 4, &[(m, 74.0, 100.0, false), (e, 76.0, 100.0, false)], 20, 2, 0, 1).await;
             // p5: no grades; 19 days, none absent (too few for chronic absence); nothing → 0.
             f.student(&app, "p5", 5, &[], 19, 0, 0, 0).await;
 
@@ -625,10 +517,10 @@ mod analytics {
             let (a, a_id) = school(&app, &root, "school-a").await;
             let (b, b_id) = school(&app, &root, "school-b").await;
             let fa = Fixture::new(&app, &a_id).await;
-            fa.student(&app, "a1", 1, &[(fa.math, 80.0, 100.0)], 20, 0, 0, 0).await;
+            fa.student(&app, "a1", 1, &[(fa.math, 80.0, 100.0, false)], 20, 0, 0, 0).await;
             let fb = Fixture::new(&app, &b_id).await;
-            fb.student(&app, "b1", 1, &[(fb.math, 40.0, 100.0)], 20, 10, 0, 0).await;
-            fb.student(&app, "b2", 2, &[(fb.math, 60.0, 100.0)], 20, 0, 0, 0).await;
+            fb.student(&app, "b1", 1, &[(fb.math, 40.0, 100.0, false)], 20, 10, 0, 0).await;
+            fb.student(&app, "b2", 2, &[(fb.math, 60.0, 100.0, false)], 20, 0, 0, 0).await;
 
             let statements = || app.state.statements.load(std::sync::atomic::Ordering::Relaxed);
             let before = statements();

@@ -21,9 +21,9 @@ backend_tests! {
         assert_eq!(first.len(), 27, "5 platform tables and 22 tenant tables: {:?}", first.keys());
         assert!(Migrator::get_pending_migrations(&db.conn).await.unwrap().is_empty());
 
-        // Two steps down (row-level security, then the operations tables) remove exactly the
-        // operations tables.
-        Migrator::down(&db.conn, Some(2)).await.expect("down two");
+        // Three steps down (the parallel-safe tenant function, row-level security, then the
+        // operations tables) remove exactly the operations tables.
+        Migrator::down(&db.conn, Some(3)).await.expect("down three");
         let partial = catalog::read(&db.conn).await;
         for table in ["import_logs", "ml_models", "audit_log", "school_configurations", "feature_usage"] {
             assert!(!partial.contains_key(table), "{table} dropped");

@@ -20,6 +20,41 @@ type Call = (
 
 const CALLS: &[Call] = &[
     (
+        "analytics.overview",
+        "query($c: UUID!) { analytics { overview(termId: $c) { averageScore } } }",
+        &[("c", "term")],
+    ),
+    (
+        "analytics.gradeDistribution",
+        "query($a: UUID!, $b: UUID!, $c: UUID!) { analytics { gradeDistribution(subjectId: $b, classId: $a, termId: $c) { count } } }",
+        &[("a", "class"), ("b", "subject"), ("c", "term")],
+    ),
+    (
+        "analytics.subjectAverages",
+        "query($a: UUID!, $c: UUID!) { analytics { subjectAverages(classId: $a, termId: $c) { average } } }",
+        &[("a", "class"), ("c", "term")],
+    ),
+    (
+        "analytics.classAverages",
+        "query($b: UUID!, $c: UUID!) { analytics { classAverages(subjectId: $b, termId: $c) { average } } }",
+        &[("b", "subject"), ("c", "term")],
+    ),
+    (
+        "analytics.teacherAverages",
+        "query($b: UUID!, $c: UUID!) { analytics { teacherAverages(subjectId: $b, termId: $c) { average } } }",
+        &[("b", "subject"), ("c", "term")],
+    ),
+    (
+        "analytics.trend",
+        "query($a: UUID!, $b: UUID!) { analytics { trend(granularity: TERM, subjectId: $b, classId: $a) { average } } }",
+        &[("a", "class"), ("b", "subject")],
+    ),
+    (
+        "analytics.attendanceSummary",
+        "query($a: UUID!) { analytics { attendanceSummary(classId: $a) { byWeek { attended } } } }",
+        &[("a", "class")],
+    ),
+    (
         "student",
         "query($a: UUID!) { student(id: $a) { id } }",
         &[("a", "student")],

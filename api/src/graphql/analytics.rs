@@ -190,42 +190,6 @@ pub struct ChronicAbsentee {
     pub absence_rate: f64,
 }
 
-/// The school at a glance.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SchoolOverview {
-    /// Students.
-    pub student_count: u64,
-    /// Teachers.
-    pub teacher_count: u64,
-    /// Classes.
-    pub class_count: u64,
-    /// The average grade, each normalised to 0–100 (`score / maxScore × 100`); null without
-    /// grades.
-    pub average_score: Option<f64>,
-    /// Share (0–1) of grades at or above the school's pass mark; null without grades.
-    pub pass_rate: Option<f64>,
-    /// Share (0–1) of attendance records that are PRESENT or LATE; null without records.
-    pub attendance_rate: Option<f64>,
-    /// Share (0–1) of the students with at least the school's minimum of recorded days (each
-    /// attendance record counts as one) whose absence rate reaches the school's chronic
-    /// threshold; null when no student has enough days.
-    pub chronic_absence_rate: Option<f64>,
-}
-
-impl From<&Overview> for SchoolOverview {
-    fn from(o: &Overview) -> Self {
-        Self {
-            student_count: o.student_count,
-            teacher_count: o.teacher_count,
-            class_count: o.class_count,
-            average_score: o.average_score,
-            pass_rate: o.pass_rate,
-            attendance_rate: o.attendance_rate,
-            chronic_absence_rate: o.chronic_absence_rate,
-        }
-    }
-}
-
 /// How much attention a student needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum RiskTier {
@@ -242,6 +206,8 @@ pub enum RiskTier {
 #[derive(Debug, Clone)]
 pub struct RiskScore(pub Risk);
 
+/// A student's ABC early-warning score: attendance, behaviour and course performance, 0–2
+/// points each, with the reasons.
 #[Object]
 impl RiskScore {
     /// Attendance points: absence rate below 5% → 0, below 10% → 1, else 2 (thresholds are
@@ -289,6 +255,7 @@ impl RiskScore {
 #[derive(Debug, Default)]
 pub struct AnalyticsQuery;
 
+/// The entry to analytics.
 #[Object]
 impl AnalyticsQuery {
     /// The school's analytics (permission `students:read`).
@@ -302,6 +269,7 @@ impl AnalyticsQuery {
 #[derive(Debug, Clone, Copy)]
 pub struct Analytics;
 
+/// School analytics: figures over this school's data only, cached until its data changes.
 #[Object]
 impl Analytics {
     /// Counts, average score, pass rate, attendance and chronic absence; of one term if given
@@ -310,7 +278,7 @@ impl Analytics {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only this term.")] term_id: Option<Uuid>,
-    ) -> ApiResult<SchoolOverview> {
+    ) -> ApiResult<Overview> {
         let f = filters(None, None, term_id);
         let overview = cached(
             ctx,
@@ -322,7 +290,7 @@ impl Analytics {
             },
         )
         .await?;
-        Ok(overview.as_ref().into())
+        Ok(overview.as_ref().clone())
     }
 
     /// Grades by normalised score (0–100) in bins of `binSize` points (default 10): `[start,
@@ -679,6 +647,7 @@ pub struct SchoolConfigurationInput {
 #[derive(Debug, Default)]
 pub struct ConfigurationMutation;
 
+/// Changing the school's settings.
 #[Object]
 impl ConfigurationMutation {
     /// Changes the pass mark and the attendance and ABC thresholds of the active school

@@ -44,6 +44,7 @@ pub struct DownloadLink {
 #[derive(Debug, Default)]
 pub struct ExportsMutation;
 
+/// Exporting the school's data.
 #[Object]
 impl ExportsMutation {
     /// A link to the school's roster and gradebook as a OneRoster 1.2 bulk CSV package (a zip;

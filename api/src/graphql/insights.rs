@@ -65,6 +65,8 @@ fn metrics(value: &serde_json::Value) -> Option<ModelMetrics> {
 #[derive(Debug, Clone)]
 pub struct MlModel(pub ml_model::Model);
 
+/// A model trained on this school's students: `finalScore ~ 1 + attendanceRate + priorAverage
+/// + negativeIncidents` (ordinary least squares).
 #[Object]
 impl MlModel {
     /// The model's id.
@@ -165,6 +167,7 @@ impl Prediction {
     }
 }
 
+/// A predicted final score and why.
 #[Object]
 impl Prediction {
     /// The predicted final score (0–100 scale; not clamped).
@@ -194,6 +197,7 @@ impl Prediction {
 #[derive(Debug, Default)]
 pub struct InsightsQuery;
 
+/// Reading models and predictions.
 #[Object]
 impl InsightsQuery {
     /// The school's models, newest (the active one) first.
@@ -241,6 +245,7 @@ impl InsightsQuery {
 #[derive(Debug, Default)]
 pub struct InsightsMutation;
 
+/// Training models.
 #[Object]
 impl InsightsMutation {
     /// Trains a model on this school's students (permission `ml:train`): ordinary least squares

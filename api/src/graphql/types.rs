@@ -155,35 +155,9 @@ impl SchoolConfiguration {
         self.0.data_version
     }
     /// The ABC early-warning thresholds.
-    async fn risk_thresholds(&self) -> RiskThresholds {
-        let t: crate::insights::analytics::RiskThresholds =
-            serde_json::from_value(self.0.risk_thresholds.clone()).unwrap_or_default();
-        RiskThresholds {
-            absence_medium_pct: t.absence_medium_pct,
-            absence_high_pct: t.absence_high_pct,
-            incidents_medium: t.incidents_medium,
-            incidents_high: t.incidents_high,
-            average_medium: t.average_medium,
-            average_high: t.average_high,
-        }
+    async fn risk_thresholds(&self) -> crate::insights::analytics::RiskThresholds {
+        serde_json::from_value(self.0.risk_thresholds.clone()).unwrap_or_default()
     }
-}
-
-/// The ABC early-warning thresholds (DESIGN §7).
-#[derive(Debug, Clone, async_graphql::SimpleObject)]
-pub struct RiskThresholds {
-    /// Absence rate (%) from which attendance scores 1 point (default 5).
-    pub absence_medium_pct: f64,
-    /// Absence rate (%) from which attendance scores 2 points (default 10).
-    pub absence_high_pct: f64,
-    /// Negative incidents from which behaviour scores 1 point (default 1).
-    pub incidents_medium: i64,
-    /// Negative incidents from which behaviour scores 2 points (default 3; any suspension too).
-    pub incidents_high: i64,
-    /// Overall average below which course performance scores at least 1 point (default 75).
-    pub average_medium: f64,
-    /// Overall average below which course performance scores 2 points (default 65).
-    pub average_high: f64,
 }
 
 /// A user's role in one school.

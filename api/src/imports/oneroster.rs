@@ -557,17 +557,7 @@ pub async fn import(
                 continue;
             };
             if sheet.deleted(i) {
-                let action = match years.get(&sourced) {
-                    Some(c) => plan.years.decide(
-                        Some(c),
-                        academic_year::Model {
-                            status: RecordStatus::ToBeDeleted,
-                            ..c.clone()
-                        },
-                        |m| m.updated_at = now,
-                    ),
-                    None => RowAction::Skipped,
-                };
+                let action = plan.years.retire(&years, &sourced, now);
                 sheet.act(i, action);
                 continue;
             }
@@ -616,10 +606,7 @@ pub async fn import(
                 id,
                 created_at: current.map_or(now, |c| c.created_at),
                 updated_at: current.map_or(now, |c| c.updated_at),
-                external_id: external(
-                    current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                    &sourced,
-                ),
+                external_id: external_id(current, &sourced),
                 status: RecordStatus::Active,
                 name,
                 start_date: start,
@@ -667,17 +654,7 @@ pub async fn import(
                 continue;
             };
             if sheet.deleted(i) {
-                let action = match terms.get(&sourced) {
-                    Some(c) => plan.terms.decide(
-                        Some(c),
-                        term::Model {
-                            status: RecordStatus::ToBeDeleted,
-                            ..c.clone()
-                        },
-                        |m| m.updated_at = now,
-                    ),
-                    None => RowAction::Skipped,
-                };
+                let action = plan.terms.retire(&terms, &sourced, now);
                 sheet.act(i, action);
                 continue;
             }
@@ -764,10 +741,7 @@ pub async fn import(
                 id,
                 created_at: current.map_or(now, |c| c.created_at),
                 updated_at: current.map_or(now, |c| c.updated_at),
-                external_id: external(
-                    current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                    &sourced,
-                ),
+                external_id: external_id(current, &sourced),
                 status: RecordStatus::Active,
                 academic_year_id: year,
                 name,
@@ -817,17 +791,7 @@ pub async fn import(
                 continue;
             }
             if sheet.deleted(i) {
-                let action = match subjects.get(&sourced) {
-                    Some(c) => plan.subjects.decide(
-                        Some(c),
-                        subject::Model {
-                            status: RecordStatus::ToBeDeleted,
-                            ..c.clone()
-                        },
-                        |m| m.updated_at = now,
-                    ),
-                    None => RowAction::Skipped,
-                };
+                let action = plan.subjects.retire(&subjects, &sourced, now);
                 sheet.act(i, action);
                 continue;
             }
@@ -863,10 +827,7 @@ pub async fn import(
                 id,
                 created_at: current.map_or(now, |c| c.created_at),
                 updated_at: current.map_or(now, |c| c.updated_at),
-                external_id: external(
-                    current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                    &sourced,
-                ),
+                external_id: external_id(current, &sourced),
                 status: RecordStatus::Active,
                 name,
                 code,
@@ -908,17 +869,7 @@ pub async fn import(
                 continue;
             };
             if sheet.deleted(i) {
-                let action = match class_index.get(&sourced) {
-                    Some(c) => plan.classes.decide(
-                        Some(c),
-                        class::Model {
-                            status: RecordStatus::ToBeDeleted,
-                            ..c.clone()
-                        },
-                        |m| m.updated_at = now,
-                    ),
-                    None => RowAction::Skipped,
-                };
+                let action = plan.classes.retire(&class_index, &sourced, now);
                 sheet.act(i, action);
                 continue;
             }
@@ -1010,10 +961,7 @@ pub async fn import(
                 id,
                 created_at: current.map_or(now, |c| c.created_at),
                 updated_at: current.map_or(now, |c| c.updated_at),
-                external_id: external(
-                    current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                    &sourced,
-                ),
+                external_id: external_id(current, &sourced),
                 status: RecordStatus::Active,
                 academic_year_id: year,
                 name,
@@ -1147,39 +1095,9 @@ pub async fn import(
             };
             if sheet.deleted(i) {
                 let action = match person {
-                    Person::Student => match student_index.get(&sourced) {
-                        Some(c) => plan.students.decide(
-                            Some(c),
-                            student::Model {
-                                status: RecordStatus::ToBeDeleted,
-                                ..c.clone()
-                            },
-                            |m| m.updated_at = now,
-                        ),
-                        None => RowAction::Skipped,
-                    },
-                    Person::Teacher => match teacher_index.get(&sourced) {
-                        Some(c) => plan.teachers.decide(
-                            Some(c),
-                            teacher::Model {
-                                status: RecordStatus::ToBeDeleted,
-                                ..c.clone()
-                            },
-                            |m| m.updated_at = now,
-                        ),
-                        None => RowAction::Skipped,
-                    },
-                    Person::Guardian(_) => match guardian_index.get(&sourced) {
-                        Some(c) => plan.guardians.decide(
-                            Some(c),
-                            guardian::Model {
-                                status: RecordStatus::ToBeDeleted,
-                                ..c.clone()
-                            },
-                            |m| m.updated_at = now,
-                        ),
-                        None => RowAction::Skipped,
-                    },
+                    Person::Student => plan.students.retire(&student_index, &sourced, now),
+                    Person::Teacher => plan.teachers.retire(&teacher_index, &sourced, now),
+                    Person::Guardian(_) => plan.guardians.retire(&guardian_index, &sourced, now),
                 };
                 sheet.act(i, action);
                 continue;
@@ -1309,10 +1227,7 @@ pub async fn import(
                         id,
                         created_at: current.map_or(now, |c| c.created_at),
                         updated_at: current.map_or(now, |c| c.updated_at),
-                        external_id: external(
-                            current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                            &sourced,
-                        ),
+                        external_id: external_id(current, &sourced),
                         status: RecordStatus::Active,
                         student_tz: tz,
                         first_name,
@@ -1347,10 +1262,7 @@ pub async fn import(
                         id,
                         created_at: current.map_or(now, |c| c.created_at),
                         updated_at: current.map_or(now, |c| c.updated_at),
-                        external_id: external(
-                            current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                            &sourced,
-                        ),
+                        external_id: external_id(current, &sourced),
                         status: RecordStatus::Active,
                         first_name,
                         last_name,
@@ -1380,10 +1292,7 @@ pub async fn import(
                         id,
                         created_at: current.map_or(now, |c| c.created_at),
                         updated_at: current.map_or(now, |c| c.updated_at),
-                        external_id: external(
-                            current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                            &sourced,
-                        ),
+                        external_id: external_id(current, &sourced),
                         status: RecordStatus::Active,
                         first_name,
                         last_name,
@@ -1537,17 +1446,7 @@ pub async fn import(
                     continue;
                 }
                 if sheet.deleted(i) {
-                    let action = match enrollment_index.find(&sourced, Some(&key)) {
-                        Ok(Some(c)) => plan.enrollments.decide(
-                            Some(c),
-                            enrollment::Model {
-                                status: RecordStatus::ToBeDeleted,
-                                ..c.clone()
-                            },
-                            |m| m.updated_at = now,
-                        ),
-                        _ => RowAction::Skipped,
-                    };
+                    let action = plan.enrollments.retire(&enrollment_index, &sourced, now);
                     sheet.act(i, action);
                     continue;
                 }
@@ -1565,10 +1464,7 @@ pub async fn import(
                     id: current.map_or_else(EnrollmentId::generate, |c| c.id),
                     created_at: current.map_or(now, |c| c.created_at),
                     updated_at: current.map_or(now, |c| c.updated_at),
-                    external_id: external(
-                        current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                        &sourced,
-                    ),
+                    external_id: external_id(current, &sourced),
                     status: RecordStatus::Active,
                     class_id: class,
                     student_id: student,
@@ -1735,17 +1631,7 @@ pub async fn import(
                 continue;
             };
             if sheet.deleted(i) {
-                let action = match assessment_index.get(&sourced) {
-                    Some(c) => plan.assessments.decide(
-                        Some(c),
-                        assessment::Model {
-                            status: RecordStatus::ToBeDeleted,
-                            ..c.clone()
-                        },
-                        |m| m.updated_at = now,
-                    ),
-                    None => RowAction::Skipped,
-                };
+                let action = plan.assessments.retire(&assessment_index, &sourced, now);
                 sheet.act(i, action);
                 continue;
             }
@@ -1875,10 +1761,7 @@ pub async fn import(
                 id,
                 created_at: current.map_or(now, |c| c.created_at),
                 updated_at: current.map_or(now, |c| c.updated_at),
-                external_id: external(
-                    current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                    &sourced,
-                ),
+                external_id: external_id(current, &sourced),
                 status: RecordStatus::Active,
                 subject_id: subject,
                 term_id: term,
@@ -1940,17 +1823,7 @@ pub async fn import(
                 continue;
             };
             if sheet.deleted(i) {
-                let action = match grade_index.get(&sourced) {
-                    Some(c) => plan.grades.decide(
-                        Some(c),
-                        grade::Model {
-                            status: RecordStatus::ToBeDeleted,
-                            ..c.clone()
-                        },
-                        |m| m.updated_at = now,
-                    ),
-                    None => RowAction::Skipped,
-                };
+                let action = plan.grades.retire(&grade_index, &sourced, now);
                 sheet.act(i, action);
                 continue;
             }
@@ -2111,10 +1984,7 @@ pub async fn import(
                 id: current.map_or_else(GradeId::generate, |c| c.id),
                 created_at: current.map_or(now, |c| c.created_at),
                 updated_at: current.map_or(now, |c| c.updated_at),
-                external_id: external(
-                    current.map(|c| (c.id.to_string(), c.external_id.clone())),
-                    &sourced,
-                ),
+                external_id: external_id(current, &sourced),
                 status: RecordStatus::Active,
                 student_id: student,
                 subject_id: subject,
@@ -2185,10 +2055,65 @@ pub async fn import(
 
 /// The external id a record keeps or gets: a row naming the record by our own id keeps what it
 /// had (our export names records without an external id by their id).
-fn external(current: Option<(String, Option<String>)>, sourced: &str) -> Option<String> {
+fn external_id<M: Record>(current: Option<&M>, sourced: &str) -> Option<String> {
     match current {
-        Some((id, external)) if id == sourced => external,
+        Some(c) if c.id_text() == sourced => c.external().map(str::to_owned),
         _ => Some(sourced.to_owned()),
+    }
+}
+
+/// What the importer needs of the records that carry a sourcedId and a status.
+trait Record: Clone + PartialEq {
+    fn id_text(&self) -> String;
+    fn external(&self) -> Option<&str>;
+    fn touch(&mut self, at: chrono::DateTime<Utc>);
+    fn retire(&mut self);
+}
+
+macro_rules! records {
+    ($($module:ident),* $(,)?) => {$(
+        impl Record for $module::Model {
+            fn id_text(&self) -> String {
+                self.id.to_string()
+            }
+            fn external(&self) -> Option<&str> {
+                self.external_id.as_deref()
+            }
+            fn touch(&mut self, at: chrono::DateTime<Utc>) {
+                self.updated_at = at;
+            }
+            fn retire(&mut self) {
+                self.status = RecordStatus::ToBeDeleted;
+            }
+        }
+    )*};
+}
+
+records!(
+    academic_year,
+    term,
+    subject,
+    class,
+    student,
+    teacher,
+    guardian,
+    enrollment,
+    assessment,
+    grade
+);
+
+impl<M: Record> Changes<M> {
+    /// A delta row marking `sourced` to be deleted: the record's status changes; a record the
+    /// school does not have is skipped.
+    fn retire(&mut self, index: &Index<M>, sourced: &str, now: chrono::DateTime<Utc>) -> RowAction {
+        match index.get(sourced) {
+            Some(current) => {
+                let mut next = current.clone();
+                next.retire();
+                self.decide(Some(current), next, |m| m.touch(now))
+            }
+            None => RowAction::Skipped,
+        }
     }
 }
 

@@ -33,20 +33,20 @@ pub struct Settings {
 
 /// The ABC early-warning thresholds (DESIGN §7), from `risk_thresholds`; missing keys take the
 /// defaults.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, async_graphql::SimpleObject)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RiskThresholds {
-    /// Absence rate (%) from which attendance scores 1.
+    /// Absence rate (%) from which attendance scores 1 point (default 5).
     pub absence_medium_pct: f64,
-    /// Absence rate (%) from which attendance scores 2.
+    /// Absence rate (%) from which attendance scores 2 points (default 10).
     pub absence_high_pct: f64,
-    /// Negative incidents from which behaviour scores 1.
+    /// Negative incidents from which behaviour scores 1 point (default 1).
     pub incidents_medium: i64,
-    /// Negative incidents from which behaviour scores 2.
+    /// Negative incidents from which behaviour scores 2 points (default 3; any suspension too).
     pub incidents_high: i64,
-    /// Overall average below which course performance scores at least 1.
+    /// Overall average below which course performance scores at least 1 point (default 75).
     pub average_medium: f64,
-    /// Overall average below which course performance scores 2.
+    /// Overall average below which course performance scores 2 points (default 65).
     pub average_high: f64,
 }
 
@@ -93,8 +93,32 @@ fn absent() -> SimpleExpr {
     .into()
 }
 
+/// (student, absences, records) of the attendance `select` matches, one row per student.
+async fn absences(
+    tx: &TenantTx,
+    select: entity::tenant::TenantSelect<attendance_record::Entity>,
+) -> Result<Vec<(StudentId, i64, i64)>, DbErr> {
+    tx.aggregate(
+        select,
+        vec![
+            (
+                Expr::col(attendance_record::Column::StudentId),
+                "student_id",
+            ),
+            (Func::sum(absent()).into(), "absent"),
+            (
+                Func::count(Expr::col(attendance_record::Column::Id)).into(),
+                "n",
+            ),
+        ],
+        vec![Expr::col(attendance_record::Column::StudentId)],
+    )
+    .await
+}
+
 /// The school at a glance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "SchoolOverview")]
 pub struct Overview {
     /// Students.
     pub student_count: u64,
@@ -102,14 +126,16 @@ pub struct Overview {
     pub teacher_count: u64,
     /// Classes.
     pub class_count: u64,
-    /// Average normalised score; `None` without grades.
+    /// The average grade, each normalised to 0–100 (`score / maxScore × 100`); null without
+    /// grades.
     pub average_score: Option<f64>,
-    /// Share (0–1) of grades at or above the pass mark; `None` without grades.
+    /// Share (0–1) of grades at or above the school's pass mark; null without grades.
     pub pass_rate: Option<f64>,
-    /// Share (0–1) of attendance records that are present or late; `None` without records.
+    /// Share (0–1) of attendance records that are PRESENT or LATE; null without records.
     pub attendance_rate: Option<f64>,
-    /// Share (0–1) of the students with at least the minimum recorded days whose absence rate
-    /// reaches the threshold; `None` when no student has enough days.
+    /// Share (0–1) of the students with at least the school's minimum of recorded days (each
+    /// attendance record counts as one) whose absence rate reaches the school's chronic
+    /// threshold; null when no student has enough days.
     pub chronic_absence_rate: Option<f64>,
 }
 
@@ -158,23 +184,7 @@ pub async fn overview(
         (None, None)
     };
 
-    let per_student: Vec<(StudentId, i64, i64)> = tx
-        .aggregate(
-            attendance,
-            vec![
-                (
-                    Expr::col(attendance_record::Column::StudentId),
-                    "student_id",
-                ),
-                (Func::sum(absent()).into(), "absent"),
-                (
-                    Func::count(Expr::col(attendance_record::Column::Id)).into(),
-                    "n",
-                ),
-            ],
-            vec![Expr::col(attendance_record::Column::StudentId)],
-        )
-        .await?;
+    let per_student = absences(tx, attendance).await?;
     let recorded: i64 = per_student.iter().map(|(_, _, n)| n).sum();
     let absent_total: i64 = per_student.iter().map(|(_, a, _)| a).sum();
     let attendance_rate =
@@ -251,26 +261,12 @@ pub async fn risks(tx: &TenantTx, settings: &Settings) -> Result<Vec<Risk>, DbEr
             vec![],
         )
         .await?;
-    let attendance: HashMap<StudentId, (i64, i64)> = tx
-        .aggregate::<_, (StudentId, i64, i64)>(
-            tx.find::<attendance_record::Entity>(),
-            vec![
-                (
-                    Expr::col(attendance_record::Column::StudentId),
-                    "student_id",
-                ),
-                (Func::sum(absent()).into(), "absent"),
-                (
-                    Func::count(Expr::col(attendance_record::Column::Id)).into(),
-                    "n",
-                ),
-            ],
-            vec![Expr::col(attendance_record::Column::StudentId)],
-        )
-        .await?
-        .into_iter()
-        .map(|(s, a, n)| (s, (a, n)))
-        .collect();
+    let attendance: HashMap<StudentId, (i64, i64)> =
+        absences(tx, tx.find::<attendance_record::Entity>())
+            .await?
+            .into_iter()
+            .map(|(s, a, n)| (s, (a, n)))
+            .collect();
     let suspension = Expr::case(Expr::col(incident::Column::IsSuspension).eq(true), 1).finally(0);
     let negative = Expr::case(Expr::col(incident::Column::IsNegative).eq(true), 1).finally(0);
     let incidents: HashMap<StudentId, (i64, i64)> = tx
@@ -696,23 +692,7 @@ pub async fn chronic_absentees(
     settings: &Settings,
     threshold: f64,
 ) -> Result<Vec<Absentee>, DbErr> {
-    let rows: Vec<(StudentId, i64, i64)> = tx
-        .aggregate(
-            tx.find::<attendance_record::Entity>(),
-            vec![
-                (
-                    Expr::col(attendance_record::Column::StudentId),
-                    "student_id",
-                ),
-                (Func::sum(absent()).into(), "absent"),
-                (
-                    Func::count(Expr::col(attendance_record::Column::Id)).into(),
-                    "n",
-                ),
-            ],
-            vec![Expr::col(attendance_record::Column::StudentId)],
-        )
-        .await?;
+    let rows = absences(tx, tx.find::<attendance_record::Entity>()).await?;
     let mut out: Vec<Absentee> = rows
         .into_iter()
         .filter(|(_, _, n)| *n >= i64::from(settings.chronic_absence_min_days))
