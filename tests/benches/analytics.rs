@@ -125,6 +125,14 @@ async fn main() {
         cached.push(t.elapsed());
         assert_eq!(again, answer);
     }
+    // What every authenticated request costs before any resolver runs: HTTP, the token, the
+    // user and the school's membership.
+    let mut baseline = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        app.ok(&who, "{ __typename }", json!({})).await;
+        baseline.push(t.elapsed());
+    }
     let mut cache_lookups = Vec::new();
     let school_id = school.parse().unwrap();
     for _ in 0..1000 {
@@ -147,6 +155,10 @@ async fn main() {
     println!(
         "overview over HTTP, cached (median of 200): {}",
         ms(median(cached))
+    );
+    println!(
+        "an authenticated `{{ __typename }}` over HTTP (median of 200): {}",
+        ms(median(baseline))
     );
     println!(
         "cache lookup in process (median of 1000): {}",
