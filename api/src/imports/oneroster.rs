@@ -297,6 +297,32 @@ impl<'a> Sheet<'a> {
         Some(id)
     }
 
+    /// The existing record row `i` is about (by sourcedId, else by natural `key`), or `None`
+    /// with the row's problem: another row of the file with the same key (`messages.0`, `{}`
+    /// standing for its line) or a key naming another record than the sourcedId (`messages.1`).
+    fn target<'m, M>(
+        &mut self,
+        i: usize,
+        (keys, key): (&mut HashMap<String, usize>, String),
+        (index, sourced): (&'m Index<M>, &str),
+        column: &str,
+        messages: (&str, &str),
+    ) -> Option<Option<&'m M>> {
+        if let Some(first) = keys.get(&key) {
+            let line = (first + 2).to_string();
+            self.bad(i, column, "DUPLICATE_ROW", messages.0.replace("{}", &line));
+            return None;
+        }
+        keys.insert(key.clone(), i);
+        match index.find(sourced, Some(&key)) {
+            Ok(current) => Some(current),
+            Err(()) => {
+                self.bad(i, column, "CONFLICT", messages.1);
+                None
+            }
+        }
+    }
+
     /// Records what row `i` does (a row with problems fails whatever was decided).
     fn act(&mut self, i: usize, action: RowAction) {
         if self.actions.len() <= i {
@@ -579,22 +605,16 @@ pub async fn import(
                 continue;
             };
             let key = header_key(&name);
-            if let Some(first) = keys.insert(key.clone(), i) {
-                sheet.bad(
-                    i,
-                    "title",
-                    "DUPLICATE_ROW",
-                    format!("another school year on row {} has this title", first + 2),
-                );
-                continue;
-            }
-            let Ok(current) = years.find(&sourced, Some(&key)) else {
-                sheet.bad(
-                    i,
-                    "title",
-                    "CONFLICT",
+            let Some(current) = sheet.target(
+                i,
+                (&mut keys, key),
+                (&years, &sourced),
+                "title",
+                (
+                    "another school year on row {} has this title",
                     "another school year of this school has this title",
-                );
+                ),
+            ) else {
                 continue;
             };
             let is_current = sheet
@@ -714,25 +734,16 @@ pub async fn import(
                 continue;
             };
             let key = format!("{year}/{}", header_key(&name));
-            if let Some(first) = keys.insert(key.clone(), i) {
-                sheet.bad(
-                    i,
-                    "title",
-                    "DUPLICATE_ROW",
-                    format!(
-                        "row {} has a term of this title in the same year",
-                        first + 2
-                    ),
-                );
-                continue;
-            }
-            let Ok(current) = terms.find(&sourced, Some(&key)) else {
-                sheet.bad(
-                    i,
-                    "title",
-                    "CONFLICT",
+            let Some(current) = sheet.target(
+                i,
+                (&mut keys, key),
+                (&terms, &sourced),
+                "title",
+                (
+                    "row {} has a term of this title in the same year",
                     "another term of that year has this title",
-                );
+                ),
+            ) else {
                 continue;
             };
             let id = current.map_or_else(TermId::generate, |c| c.id);
@@ -799,22 +810,16 @@ pub async fn import(
                 continue;
             };
             let key = header_key(&name);
-            if let Some(first) = keys.insert(key.clone(), i) {
-                sheet.bad(
-                    i,
-                    "title",
-                    "DUPLICATE_ROW",
-                    format!("row {} has a course of this title", first + 2),
-                );
-                continue;
-            }
-            let Ok(current) = subjects.find(&sourced, Some(&key)) else {
-                sheet.bad(
-                    i,
-                    "title",
-                    "CONFLICT",
+            let Some(current) = sheet.target(
+                i,
+                (&mut keys, key),
+                (&subjects, &sourced),
+                "title",
+                (
+                    "row {} has a course of this title",
                     "another subject of this school has this name",
-                );
+                ),
+            ) else {
                 continue;
             };
             let id = current.map_or_else(SubjectId::generate, |c| c.id);
@@ -934,25 +939,16 @@ pub async fn import(
                 continue;
             };
             let key = format!("{year}/{}", header_key(&name));
-            if let Some(first) = keys.insert(key.clone(), i) {
-                sheet.bad(
-                    i,
-                    "title",
-                    "DUPLICATE_ROW",
-                    format!(
-                        "row {} has a class of this title in the same year",
-                        first + 2
-                    ),
-                );
-                continue;
-            }
-            let Ok(current) = class_index.find(&sourced, Some(&key)) else {
-                sheet.bad(
-                    i,
-                    "title",
-                    "CONFLICT",
+            let Some(current) = sheet.target(
+                i,
+                (&mut keys, key),
+                (&class_index, &sourced),
+                "title",
+                (
+                    "row {} has a class of this title in the same year",
                     "another class of that year has this title",
-                );
+                ),
+            ) else {
                 continue;
             };
             let id = current.map_or_else(ClassId::generate, |c| c.id);
@@ -1731,25 +1727,16 @@ pub async fn import(
                 continue;
             }
             let key = format!("{subject}/{term}/{}", header_key(&title));
-            if let Some(first) = keys.insert(key.clone(), i) {
-                sheet.bad(
-                    i,
-                    "title",
-                    "DUPLICATE_ROW",
-                    format!(
-                        "row {} has an assessment of this title for the same subject and term",
-                        first + 2
-                    ),
-                );
-                continue;
-            }
-            let Ok(current) = assessment_index.find(&sourced, Some(&key)) else {
-                sheet.bad(
-                    i,
-                    "title",
-                    "CONFLICT",
+            let Some(current) = sheet.target(
+                i,
+                (&mut keys, key),
+                (&assessment_index, &sourced),
+                "title",
+                (
+                    "row {} has an assessment of this title for the same subject and term",
                     "another assessment of this subject and term has this title",
-                );
+                ),
+            ) else {
                 continue;
             };
             let category = category
