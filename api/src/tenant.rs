@@ -13,7 +13,7 @@ use crate::{
     app::AppState,
     auth::{API_TOKEN_PREFIX, Permission, hash_api_token},
     error::ApiError,
-    platform,
+    platform::{self, SchoolChoice, SeenSchool},
 };
 
 /// The header that picks the active school (a school id or slug).
@@ -64,6 +64,9 @@ impl Actor {
 pub struct TenantContext {
     /// The active school.
     pub school: school::Model,
+    /// The school's data version when the request was resolved (caches of derived figures are
+    /// keyed by it).
+    pub data_version: i64,
     /// Who is acting.
     pub actor: Actor,
     /// The actor's role in the school (a superadmin without a membership acts as `ADMIN`).
@@ -107,13 +110,32 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Resolves the request's actor and school from its headers.
+/// How the request names its school: the `X-School-Id` header (an id, else a slug), else the
+/// host name it was sent to.
+fn school_choice(headers: &HeaderMap) -> Option<SchoolChoice> {
+    if let Some(value) = header(headers, SCHOOL_HEADER) {
+        return Some(match value.parse::<SchoolId>() {
+            Ok(id) => SchoolChoice::Id(id),
+            Err(_) => SchoolChoice::Slug(value.to_owned()),
+        });
+    }
+    header(headers, "host")
+        .map(|h| SchoolChoice::Host(h.split(':').next().unwrap_or(h).to_lowercase()))
+}
+
+/// Resolves the request's actor and school from its headers. A signed-in user naming a school
+/// costs one statement (user, school, membership and the school's data version together).
 pub async fn resolve(state: &AppState, headers: &HeaderMap, client: String) -> RequestIdentity {
-    let actor = authenticate(state, headers).await;
-    let tenant = match &actor {
-        Ok(Some(actor)) => choose_school(state, headers, actor).await.map(Some),
-        Ok(None) => Ok(None),
-        Err(e) => Err(e.clone()),
+    let choice = school_choice(headers);
+    let (actor, tenant) = match authenticate(state, headers, choice.as_ref()).await {
+        Ok(Some((actor, seen))) => {
+            let tenant = choose_school(state, choice.as_ref(), &actor, seen)
+                .await
+                .map(Some);
+            (Ok(Some(actor)), tenant)
+        }
+        Ok(None) => (Ok(None), Ok(None)),
+        Err(e) => (Err(e.clone()), Err(e)),
     };
     let span = tracing::Span::current();
     if let Ok(Some(actor)) = &actor {
@@ -134,8 +156,13 @@ fn invalid_token() -> ApiError {
     ApiError::Unauthenticated("invalid, expired or revoked token".to_owned())
 }
 
-/// Step 1: the `Authorization` header. No header → anonymous; anything unusable → error.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Actor>, ApiError> {
+/// Step 1: the `Authorization` header. No header → anonymous; anything unusable → error. A
+/// session token's user is read together with the chosen school.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    choice: Option<&SchoolChoice>,
+) -> Result<Option<(Actor, Option<SeenSchool>)>, ApiError> {
     let Some(value) = header(headers, "authorization") else {
         return Ok(None);
     };
@@ -161,66 +188,66 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Ac
             return Err(invalid_token());
         }
         platform::touch_api_token(&state.db, &row).await?;
-        return Ok(Some(Actor::ApiToken(row)));
+        return Ok(Some((Actor::ApiToken(row), None)));
     }
     let claims = state.jwt.verify(token).ok_or_else(invalid_token)?;
     let user_id: UserId = claims.sub.parse().map_err(|_| invalid_token())?;
-    let Some(user) = platform::user(&state.db, user_id).await? else {
+    let Some((user, seen)) = platform::user_in_school(&state.db, user_id, choice).await? else {
         return Err(invalid_token());
     };
     if !user.is_active || user.token_version != claims.ver {
         return Err(invalid_token());
     }
-    Ok(Some(Actor::User(user)))
+    Ok(Some((Actor::User(user), seen)))
 }
 
 fn not_a_member() -> ApiError {
     ApiError::Forbidden("you are not a member of this school".to_owned())
 }
 
-/// Steps 2–4: pick the school and check the actor may act there.
+/// Steps 2–4: pick the school and check the actor may act there. `seen` is the chosen school as
+/// [`authenticate`] already read it for a signed-in user.
 async fn choose_school(
     state: &AppState,
-    headers: &HeaderMap,
+    choice: Option<&SchoolChoice>,
     actor: &Actor,
+    seen: Option<SeenSchool>,
 ) -> Result<TenantContext, ApiError> {
     let db = &state.db;
-    // An unknown school and another school are answered alike: both FORBIDDEN.
-    let chosen = if let Some(value) = header(headers, SCHOOL_HEADER) {
-        let found = match value.parse::<SchoolId>() {
-            Ok(id) => platform::school(db, id).await?,
-            Err(_) => platform::school_by_slug(db, value).await?,
-        };
-        Some(found.ok_or_else(not_a_member)?)
-    } else if let Some(host) =
-        header(headers, "host").map(|h| h.split(':').next().unwrap_or(h).to_lowercase())
-        && let Some(school) = platform::school_by_host(db, &host).await?
-    {
-        Some(school)
-    } else {
-        None
-    };
-
+    // A school named by the header must exist; an unknown school and another school are
+    // answered alike: both FORBIDDEN. A host that is not mapped names no school.
+    let named = matches!(choice, Some(SchoolChoice::Id(_) | SchoolChoice::Slug(_)));
     match actor {
         Actor::ApiToken(token) => {
+            let chosen = match choice {
+                Some(choice) => platform::school_seen(db, choice).await?,
+                None => None,
+            };
             let school = match chosen {
-                Some(s) if s.id != token.school_id => return Err(not_a_member()),
+                Some(s) if s.school.id != token.school_id => return Err(not_a_member()),
                 Some(s) => s,
-                None => platform::school(db, token.school_id)
+                None if named => return Err(not_a_member()),
+                None => platform::school_seen(db, &SchoolChoice::Id(token.school_id))
                     .await?
                     .ok_or_else(not_a_member)?,
             };
             Ok(context(school, actor.clone(), token.role, false))
         }
         Actor::User(user) => {
-            let school = match chosen {
-                Some(s) => s,
+            let seen = match seen {
+                Some(seen) => seen,
+                None if named => return Err(not_a_member()),
                 None => {
                     let memberships = platform::memberships_of(db, user.id).await?;
                     match memberships.as_slice() {
-                        [only] => platform::school(db, only.school_id)
-                            .await?
-                            .ok_or(ApiError::Internal)?,
+                        [only] => platform::user_in_school(
+                            db,
+                            user.id,
+                            Some(&SchoolChoice::Id(only.school_id)),
+                        )
+                        .await?
+                        .and_then(|(_, seen)| seen)
+                        .ok_or(ApiError::Internal)?,
                         [] if !user.is_superadmin => {
                             return Err(ApiError::Forbidden(
                                 "you are not a member of any school".to_owned(),
@@ -230,22 +257,23 @@ async fn choose_school(
                     }
                 }
             };
-            match platform::membership(db, school.id, user.id).await? {
-                Some(m) => Ok(context(school, actor.clone(), m.role, false)),
-                None if user.is_superadmin => Ok(context(school, actor.clone(), Role::Admin, true)),
+            match seen.role {
+                Some(role) => Ok(context(seen, actor.clone(), role, false)),
+                None if user.is_superadmin => Ok(context(seen, actor.clone(), Role::Admin, true)),
                 None => Err(not_a_member()),
             }
         }
     }
 }
 
-fn context(school: school::Model, actor: Actor, role: Role, via_superadmin: bool) -> TenantContext {
+fn context(seen: SeenSchool, actor: Actor, role: Role, via_superadmin: bool) -> TenantContext {
     let mut permissions: BTreeSet<Permission> = Permission::of_role(role).iter().copied().collect();
     if actor.is_superadmin() {
         permissions.insert(Permission::SchoolsManage);
     }
     TenantContext {
-        school,
+        school: seen.school,
+        data_version: seen.data_version,
         actor,
         role,
         permissions,

@@ -29,6 +29,7 @@ pub mod membership;
 pub mod ml_model;
 pub mod school;
 pub mod school_configuration;
+pub mod school_data_version;
 pub mod school_domain;
 pub mod student;
 pub mod student_document;

@@ -25,7 +25,6 @@ pub struct Model {
     pub subscription_tier: String,
     pub feature_flags: Json,
     pub timezone: String,
-    pub data_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,9 +21,9 @@ use sea_orm::{
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 
-use crate::{ids::*, school_configuration};
+use crate::{ids::*, school_data_version};
 
 /// A tenant-owned entity: keyed `(school_id, id)`.
 pub trait TenantScoped: EntityTrait {
@@ -122,6 +122,14 @@ impl TenantTx {
         })
     }
 
+    /// The school's data version as this transaction sees it.
+    pub async fn data_version(&self) -> Result<i64, DbErr> {
+        Ok(school_data_version::Entity::find_by_id(self.school_id)
+            .one(&self.tx)
+            .await?
+            .map_or(0, |row| row.data_version))
+    }
+
     /// The school this transaction is bound to.
     pub fn school_id(&self) -> SchoolId {
         self.school_id
@@ -137,14 +145,25 @@ impl TenantTx {
         if self.changed.load(Ordering::SeqCst) {
             // Caches of derived data (analytics) key on this version: a write to one school
             // never serves stale numbers and never touches another school's cache.
-            school_configuration::Entity::update_many()
-                .col_expr(
-                    school_configuration::Column::DataVersion,
-                    Expr::col(school_configuration::Column::DataVersion).add(1),
-                )
-                .filter(school_configuration::Column::SchoolId.eq(self.school_id))
-                .exec(&self.tx)
-                .await?;
+            // The first change of a school creates its row.
+            school_data_version::Entity::insert(school_data_version::ActiveModel {
+                school_id: sea_orm::ActiveValue::Set(self.school_id),
+                data_version: sea_orm::ActiveValue::Set(1),
+            })
+            .on_conflict(
+                OnConflict::column(school_data_version::Column::SchoolId)
+                    .value(
+                        school_data_version::Column::DataVersion,
+                        Expr::col((
+                            school_data_version::Entity,
+                            school_data_version::Column::DataVersion,
+                        ))
+                        .add(1),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.tx)
+            .await?;
         }
         self.tx.commit().await
     }

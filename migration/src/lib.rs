@@ -15,6 +15,7 @@ mod m20261122_000003_records;
 mod m20261122_000004_operations;
 mod m20261122_000005_row_level_security;
 mod m20261122_000006_parallel_safe_tenant;
+mod m20261122_000007_school_data_versions;
 
 pub use m20261122_000005_row_level_security::enable_tenant_rls;
 
@@ -26,6 +27,7 @@ pub const PLATFORM_TABLES: &[&str] = &[
     "memberships",
     "school_domains",
     "api_tokens",
+    "school_data_versions",
 ];
 
 /// A hash of the migration sources: changes whenever any migration does. Test templates are
@@ -77,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_operations::Migration),
             Box::new(m20261122_000005_row_level_security::Migration),
             Box::new(m20261122_000006_parallel_safe_tenant::Migration),
+            Box::new(m20261122_000007_school_data_versions::Migration),
         ]
     }
 }

@@ -81,7 +81,8 @@ impl MigrationTrait for Migration {
             .col(one_of("subscription_tier", &["FREE", "STANDARD", "PREMIUM"]).default("STANDARD"))
             .col(json("feature_flags"))
             .col(text("timezone").default("Asia/Jerusalem"))
-            // Bumped by every write to the school's data; analytics caches key on it.
+            // Bumped by every write to the school's data; analytics caches key on it (moved to
+            // `school_data_versions` by a later migration).
             .col(big_int("data_version").default(0))
             .unique(&[])
             .create(manager)

@@ -18,10 +18,18 @@ backend_tests! {
 
         Migrator::up(&db.conn, None).await.expect("up");
         let first = catalog::read(&db.conn).await;
-        assert_eq!(first.len(), 27, "5 platform tables and 22 tenant tables: {:?}", first.keys());
+        assert_eq!(first.len(), 28, "6 platform tables and 22 tenant tables: {:?}", first.keys());
         assert!(Migrator::get_pending_migrations(&db.conn).await.unwrap().is_empty());
+        assert!(!first["school_configurations"].columns.contains_key("data_version"));
+        assert!(first["school_data_versions"].columns.contains_key("data_version"));
 
-        // Three steps down (the parallel-safe tenant function, row-level security, then the
+        // One step down puts the data version back beside the configuration.
+        Migrator::down(&db.conn, Some(1)).await.expect("down one");
+        let before = catalog::read(&db.conn).await;
+        assert!(before["school_configurations"].columns.contains_key("data_version"));
+        assert!(!before.contains_key("school_data_versions"));
+
+        // Three more steps down (the parallel-safe tenant function, row-level security, then the
         // operations tables) remove exactly the operations tables.
         Migrator::down(&db.conn, Some(3)).await.expect("down three");
         let partial = catalog::read(&db.conn).await;
@@ -36,5 +44,40 @@ backend_tests! {
 
         Migrator::up(&db.conn, None).await.expect("up again");
         assert_eq!(catalog::read(&db.conn).await, first, "the schema after up-down-up is the same");
+    }
+
+    async fn the_data_version_moves_to_its_own_table_and_back_with_its_value(backend) {
+        use sea_orm::{ConnectionTrait, Statement, Value};
+        let test_db = TestDb::empty(backend).await;
+        let db = api::db::connect_for_migrations(&test_db.url).await.unwrap();
+        let b = db.get_database_backend();
+        let p = |n: usize| if b == sea_orm::DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+        let before_move = Migrator::migrations().len() as u32 - 1;
+        Migrator::up(&db, Some(before_move)).await.expect("up to the move");
+        let school = uuid::Uuid::new_v4();
+        db.execute_raw(Statement::from_sql_and_values(b, format!("INSERT INTO schools (id, name, slug) VALUES ({}, 'A', 'a')", p(1)), [Value::from(school)])).await.unwrap();
+        db.execute_raw(Statement::from_sql_and_values(
+            b,
+            format!("INSERT INTO school_configurations (school_id, id, risk_thresholds, branding, feature_flags, data_version) VALUES ({}, {}, '{{}}', '{{}}', '{{}}', 7)", p(1), p(2)),
+            [Value::from(school), Value::from(uuid::Uuid::new_v4())],
+        ))
+        .await
+        .unwrap();
+
+        Migrator::up(&db, None).await.expect("the move");
+        let moved = db
+            .query_one_raw(Statement::from_sql_and_values(b, format!("SELECT data_version FROM school_data_versions WHERE school_id = {}", p(1)), [Value::from(school)]))
+            .await
+            .unwrap()
+            .expect("the school's version row");
+        assert_eq!(moved.try_get::<i64>("", "data_version").unwrap(), 7);
+
+        Migrator::down(&db, Some(1)).await.expect("back");
+        let back = db
+            .query_one_raw(Statement::from_sql_and_values(b, format!("SELECT data_version FROM school_configurations WHERE school_id = {}", p(1)), [Value::from(school)]))
+            .await
+            .unwrap()
+            .expect("the configuration");
+        assert_eq!(back.try_get::<i64>("", "data_version").unwrap(), 7);
     }
 }

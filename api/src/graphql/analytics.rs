@@ -24,8 +24,10 @@ use crate::{
     insights::analytics::{self, Filters, Overview, Risk, Settings},
 };
 
-/// Runs `compute` in the school's scope unless the answer for `key` at the school's current
-/// data version is cached; caches what it computes.
+/// Runs `compute` in the school's scope unless the answer for `key` at the school's data
+/// version is cached; caches what it computes. The version is the one read when the request was
+/// resolved (so a cached answer needs no database round trip), else the one the computing
+/// transaction reads: an answer is never older than the request.
 async fn cached<T>(
     ctx: &Context<'_>,
     key: String,
@@ -35,14 +37,22 @@ async fn cached<T>(
 where
     T: Send + Sync + 'static,
 {
-    let (tenant, tx) = scoped(ctx, Permission::StudentsRead).await?;
-    let settings = analytics::settings(&tx).await?;
+    let tenant = require(ctx, Permission::StudentsRead).await?;
     let cache = &state(ctx)?.analytics_cache;
     let school = tenant.school_id();
-    if let Some(hit) = cache
-        .get(school, settings.version, &key)
-        .and_then(|e| e.downcast::<T>().ok())
-    {
+    let hit = |version| {
+        cache
+            .get(school, version, &key)
+            .and_then(|e| e.downcast::<T>().ok())
+    };
+    // The version read with the request's user and school: a hit costs no round trip.
+    if let Some(hit) = hit(tenant.data_version) {
+        return Ok(hit);
+    }
+    let tx = TenantTx::begin(&state(ctx)?.db, school).await?;
+    let settings = analytics::settings(&tx).await?;
+    // A write may have landed since the request was resolved.
+    if let Some(hit) = hit(settings.version) {
         tx.commit().await?;
         return Ok(hit);
     }
@@ -753,11 +763,8 @@ impl ConfigurationMutation {
         tx.commit().await?;
         // The commit moved the data version: read the row as it now stands.
         let tx = TenantTx::begin(&state(ctx)?.db, row.school_id).await?;
-        let row = tx
-            .one(tx.find::<entity::school_configuration::Entity>())
-            .await?
-            .ok_or(ApiError::NotFound("school configuration"))?;
+        let configuration = crate::graphql::types::SchoolConfiguration::read(&tx).await?;
         tx.commit().await?;
-        Ok(crate::graphql::types::SchoolConfiguration(row))
+        Ok(configuration)
     }
 }

@@ -108,55 +108,68 @@ impl School {
                 "only the active school's configuration can be read: choose the school with X-School-Id".into(),
             ));
         }
-        let row = tx.one(tx.find::<school_configuration::Entity>()).await?;
-        row.map(SchoolConfiguration)
-            .ok_or(crate::error::ApiError::NotFound("school configuration"))
+        SchoolConfiguration::read(&tx).await
     }
 }
 
 /// A school's settings: grading scale, pass mark and attendance thresholds.
 #[derive(Debug, Clone)]
-pub struct SchoolConfiguration(pub school_configuration::Model);
+pub struct SchoolConfiguration {
+    row: school_configuration::Model,
+    data_version: i64,
+}
+
+impl SchoolConfiguration {
+    /// The configuration of the transaction's school, with its data version.
+    pub async fn read(tx: &entity::tenant::TenantTx) -> crate::error::ApiResult<Self> {
+        let row = tx
+            .one(tx.find::<school_configuration::Entity>())
+            .await?
+            .ok_or(crate::error::ApiError::NotFound("school configuration"))?;
+        let data_version = tx.data_version().await?;
+        Ok(Self { row, data_version })
+    }
+}
 
 /// A school's settings: grading scale, pass mark and attendance thresholds.
 #[Object]
 impl SchoolConfiguration {
     /// The lowest score on the school's scale.
     async fn score_min(&self) -> f64 {
-        self.0.score_min
+        self.row.score_min
     }
     /// The highest score on the school's scale.
     async fn score_max(&self) -> f64 {
-        self.0.score_max
+        self.row.score_max
     }
     /// The pass mark on the 0–100 scale (default 55).
     async fn pass_mark(&self) -> f64 {
-        self.0.pass_mark
+        self.row.pass_mark
     }
     /// The absence rate, in percent, from which a student is chronically absent (default 10).
     async fn chronic_absence_pct(&self) -> f64 {
-        self.0.chronic_absence_pct
+        self.row.chronic_absence_pct
     }
     /// The recorded days a student needs before chronic absence is judged (default 20).
     async fn chronic_absence_min_days(&self) -> i32 {
-        self.0.chronic_absence_min_days
+        self.row.chronic_absence_min_days
     }
     /// The subscription tier: FREE, STANDARD or PREMIUM.
     async fn subscription_tier(&self) -> &str {
-        &self.0.subscription_tier
+        &self.row.subscription_tier
     }
     /// The school's time zone.
     async fn timezone(&self) -> &str {
-        &self.0.timezone
+        &self.row.timezone
     }
     /// A number that grows with every change to the school's data: clients (and the server's
     /// own caches) can keep derived figures until it moves.
     async fn data_version(&self) -> i64 {
-        self.0.data_version
+        self.data_version
     }
     /// The ABC early-warning thresholds.
     async fn risk_thresholds(&self) -> crate::insights::analytics::RiskThresholds {
-        serde_json::from_value(self.0.risk_thresholds.clone()).unwrap_or_default()
+        serde_json::from_value(self.row.risk_thresholds.clone()).unwrap_or_default()
     }
 }
 

@@ -70,7 +70,7 @@ pub async fn settings(tx: &TenantTx) -> Result<Settings, DbErr> {
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("school configuration".into()))?;
     Ok(Settings {
-        version: row.data_version,
+        version: tx.data_version().await?,
         pass_mark: row.pass_mark,
         chronic_absence_pct: row.chronic_absence_pct,
         chronic_absence_min_days: row.chronic_absence_min_days,

@@ -69,7 +69,6 @@ pub async fn create(tx: &DatabaseTransaction, name: &str, slug: &str) -> ApiResu
             subscription_tier: Set("STANDARD".into()),
             feature_flags: Set(json!({})),
             timezone: Set("Asia/Jerusalem".into()),
-            data_version: Set(0),
             ..Default::default()
         })
         .await?;
