@@ -146,6 +146,23 @@ async fn main() {
         app.ok(&who, "{ __typename }", json!({})).await;
         baseline.push(t.elapsed());
     }
+    // The one statement a cached answer costs: the request's user, school, membership and data
+    // version.
+    let mut resolutions = Vec::new();
+    let member_id = api::platform::user_by_email(db, "admin@bench.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let choice = api::platform::SchoolChoice::Slug("bench".to_owned());
+    for _ in 0..1000 {
+        let t = Instant::now();
+        let found = api::platform::user_in_school(&app.state.db, member_id, Some(&choice))
+            .await
+            .unwrap();
+        resolutions.push(t.elapsed());
+        assert!(found.is_some_and(|(_, school)| school.is_some()));
+    }
     let mut cache_lookups = Vec::new();
     let school_id = school.parse().unwrap();
     for _ in 0..1000 {
@@ -176,6 +193,10 @@ async fn main() {
     println!(
         "an authenticated `{{ __typename }}` over HTTP (median of 200): {}",
         ms(median(baseline))
+    );
+    println!(
+        "the statement resolving user, school, membership and data version (median of 1000): {}",
+        ms(median(resolutions))
     );
     println!(
         "cache lookup in process (median of 1000): {}",

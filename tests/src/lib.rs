@@ -83,8 +83,8 @@ pub const PASSWORD: &str = "password-for-tests";
 /// A server running on a free port over its own fresh database.
 #[derive(Debug)]
 pub struct TestApp {
-    /// The database the server uses (dropped after the server stops).
-    pub db: TestDb,
+    /// The database the server uses (dropped after the last server on it stops).
+    pub db: std::sync::Arc<TestDb>,
     /// Where the server listens.
     pub addr: SocketAddr,
     /// The server's state (its statement counter, for N+1 tests).
@@ -108,7 +108,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// import limits).
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     init_test_logging();
-    let db = TestDb::new(backend).await;
+    start(std::sync::Arc::new(TestDb::new(backend).await), overrides).await
+}
+
+/// Starts a server on `db`.
+async fn start(db: std::sync::Arc<TestDb>, overrides: &[(&str, &str)]) -> TestApp {
     let url = db.url.clone();
     let overrides: Vec<(String, String)> = overrides
         .iter()
@@ -148,6 +152,12 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
 }
 
 impl TestApp {
+    /// Another instance of the service on the same database (as behind a load balancer): its
+    /// own pool, caches and port.
+    pub async fn another_instance(&self) -> TestApp {
+        start(self.db.clone(), &[]).await
+    }
+
     /// `http://127.0.0.1:port` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)

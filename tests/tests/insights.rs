@@ -511,6 +511,29 @@ mod analytics {
             assert_eq!(p1["risk"], json!({ "total": 0, "tier": "LOW", "reasons": [] }));
         }
 
+        async fn a_cached_answer_follows_a_write_made_through_another_instance(backend) {
+            let app = tests::spawn_app(backend).await;
+            let other = app.another_instance().await;
+            let root = app.root().await;
+            let (a, a_id) = school(&app, &root, "school-a").await;
+            let fa = Fixture::new(&app, &a_id).await;
+            fa.student(&app, "a1", 1, &[(fa.math, 80.0, 100.0, false)], 20, 0, 0, 0).await;
+
+            let first = other.ok(&a, OVERVIEW, json!({})).await;
+            assert_eq!(first["analytics"]["overview"]["studentCount"], 1);
+            let statements = || other.state.statements.load(std::sync::atomic::Ordering::Relaxed);
+            let before = statements();
+            assert_eq!(other.ok(&a, OVERVIEW, json!({})).await, first);
+            assert_eq!(statements() - before, 1, "served from the second instance's cache");
+
+            // A write through the first instance: the second one's next answer includes it.
+            app.ok(&a, "mutation { createStudent(input: { studentTz: \"039337423\", firstName: \"a2\", lastName: \"x\" }) { id } }", json!({})).await;
+            let after = other.ok(&a, OVERVIEW, json!({})).await;
+            assert_eq!(after["analytics"]["overview"]["studentCount"], 2);
+            // And the first instance computes its own answer at the same version.
+            assert_eq!(app.ok(&a, OVERVIEW, json!({})).await, after);
+        }
+
         async fn cached_answers_follow_their_own_schools_writes_only(backend) {
             let app = tests::spawn_app(backend).await;
             let root = app.root().await;
