@@ -56,6 +56,7 @@ where
         tx.commit().await?;
         return Ok(hit);
     }
+    tx.plan_for_parameters().await?;
     let value = Arc::new(compute(&tx, &settings).await?);
     tx.commit().await?;
     let size = weight(&value);
