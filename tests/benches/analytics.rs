@@ -38,6 +38,18 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Runs each statement of `sql` in turn on `conn`.
+async fn run_all(conn: &impl ConnectionTrait, sql: &[String]) {
+    for statement in sql {
+        conn.query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            statement.clone(),
+        ))
+        .await
+        .unwrap();
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let app = spawn_app_with(Backend::Postgres, &[]).await;
@@ -116,24 +128,10 @@ async fn main() {
                     .await
                     .unwrap();
             }
-            for sql in &raw {
-                tx.query_all_raw(Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    sql.clone(),
-                ))
-                .await
-                .unwrap();
-            }
+            run_all(&tx, &raw).await;
             tx.commit().await.unwrap();
         } else {
-            for sql in &raw {
-                db.query_all_raw(Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    sql.clone(),
-                ))
-                .await
-                .unwrap();
-            }
+            run_all(db, &raw).await;
         }
         t.elapsed()
     };

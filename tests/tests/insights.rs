@@ -557,6 +557,10 @@ mod analytics {
             let warm = statements() - before;
             assert!(warm < cold, "{warm} vs {cold} statements");
             assert_eq!(warm, 1, "a cached answer costs only the statement that resolves the user, school, membership and data version");
+            let at_risk = app.ok(&a, "{ analytics { atRisk { total } } }", json!({})).await;
+            let before = statements();
+            assert_eq!(app.ok(&a, "{ analytics { atRisk { total } } }", json!({})).await, at_risk);
+            assert_eq!(statements() - before, 1, "the cached ABC scores too");
 
             // A write to B: A's answer stays cached, B's follows.
             app.ok(&b, "mutation { createStudent(input: { studentTz: \"039337423\", firstName: \"b3\", lastName: \"x\" }) { id } }", json!({})).await;

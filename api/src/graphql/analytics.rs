@@ -17,7 +17,7 @@ use crate::{
     auth::Permission,
     error::{ApiError, ApiResult},
     graphql::{
-        context::{loaders, require, scoped, state},
+        context::{loaders, require, scoped, state, tenant},
         loaders::load_error,
         roster::types::{AttendanceStatus, Class, Student, Subject, Teacher, Term},
     },
@@ -595,7 +595,12 @@ impl Analytics {
         ctx: &Context<'_>,
         #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
     ) -> ApiResult<Vec<RiskScore>> {
-        let table = loaders(ctx)?.risks(&state(ctx)?.analytics_cache).await?;
+        let table = loaders(ctx)?
+            .risks(
+                &state(ctx)?.analytics_cache,
+                tenant(ctx).await?.data_version,
+            )
+            .await?;
         let mut rows: Vec<&Risk> = table
             .by_student
             .values()
@@ -627,7 +632,12 @@ fn status(text: &str) -> AttendanceStatus {
 
 /// The ABC score of one student (for `Student.risk`).
 pub async fn of_student(ctx: &Context<'_>, student: StudentId) -> ApiResult<Option<RiskScore>> {
-    let table = loaders(ctx)?.risks(&state(ctx)?.analytics_cache).await?;
+    let table = loaders(ctx)?
+        .risks(
+            &state(ctx)?.analytics_cache,
+            tenant(ctx).await?.data_version,
+        )
+        .await?;
     Ok(table.by_student.get(&student).cloned().map(RiskScore))
 }
 

@@ -480,14 +480,22 @@ impl Loaders {
         }
     }
 
-    /// The school's ABC scores: from `cache` at the school's current data version, else
-    /// computed (and cached); once per request.
+    /// The school's ABC scores: from `cache` at `version` (the data version read with the
+    /// request: no round trip) or at the version a transaction reads, else computed (and
+    /// cached); once per request.
     pub async fn risks(
         &self,
         cache: &crate::insights::cache::AnalyticsCache,
+        version: i64,
     ) -> Result<std::sync::Arc<crate::insights::analytics::RiskTable>, DbErr> {
         self.risks
             .get_or_try_init(|| async {
+                if let Some(hit) = cache
+                    .get(self.school, version, crate::insights::analytics::RISKS_KEY)
+                    .and_then(|e| e.downcast().ok())
+                {
+                    return Ok(hit);
+                }
                 let tx = TenantTx::begin(&self.db, self.school).await?;
                 let table = crate::insights::analytics::risk_table(&tx, cache).await?;
                 tx.commit().await?;

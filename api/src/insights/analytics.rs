@@ -427,6 +427,9 @@ impl RiskTable {
     }
 }
 
+/// The cache key of the school's ABC scores.
+pub const RISKS_KEY: &str = "risks";
+
 /// The school's ABC scores at its current data version: from `cache`, else computed and kept.
 pub async fn risk_table(
     tx: &TenantTx,
@@ -435,11 +438,12 @@ pub async fn risk_table(
     let settings = settings(tx).await?;
     let school = tx.school_id();
     if let Some(hit) = cache
-        .get(school, settings.version, "risks")
+        .get(school, settings.version, RISKS_KEY)
         .and_then(|e| e.downcast::<RiskTable>().ok())
     {
         return Ok(hit);
     }
+    tx.plan_for_parameters().await?;
     let table = std::sync::Arc::new(RiskTable {
         by_student: risks(tx, &settings)
             .await?
@@ -450,7 +454,7 @@ pub async fn risk_table(
     cache.put(
         school,
         settings.version,
-        "risks",
+        RISKS_KEY,
         table.clone(),
         table.weight(),
     );
