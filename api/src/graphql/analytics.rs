@@ -595,12 +595,7 @@ impl Analytics {
         ctx: &Context<'_>,
         #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
     ) -> ApiResult<Vec<RiskScore>> {
-        let table = loaders(ctx)?
-            .risks(
-                &state(ctx)?.analytics_cache,
-                tenant(ctx).await?.data_version,
-            )
-            .await?;
+        let table = risk_table(ctx).await?;
         let mut rows: Vec<&Risk> = table
             .by_student
             .values()
@@ -630,14 +625,20 @@ fn status(text: &str) -> AttendanceStatus {
     }
 }
 
-/// The ABC score of one student (for `Student.risk`).
-pub async fn of_student(ctx: &Context<'_>, student: StudentId) -> ApiResult<Option<RiskScore>> {
-    let table = loaders(ctx)?
+/// The school's ABC scores, once per request, from the cache at the request's data version when
+/// they are there.
+async fn risk_table(ctx: &Context<'_>) -> ApiResult<Arc<analytics::RiskTable>> {
+    Ok(loaders(ctx)?
         .risks(
             &state(ctx)?.analytics_cache,
             tenant(ctx).await?.data_version,
         )
-        .await?;
+        .await?)
+}
+
+/// The ABC score of one student (for `Student.risk`).
+pub async fn of_student(ctx: &Context<'_>, student: StudentId) -> ApiResult<Option<RiskScore>> {
+    let table = risk_table(ctx).await?;
     Ok(table.by_student.get(&student).cloned().map(RiskScore))
 }
 
