@@ -62,6 +62,8 @@ pub struct AppInner {
     pub import_events: crate::imports::ImportEvents,
     /// Analytics answers by school and data version.
     pub analytics_cache: crate::insights::cache::AnalyticsCache,
+    /// Each school's cost points and heavy-work permits.
+    pub budgets: crate::budget::Budgets,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -99,7 +101,21 @@ impl AppState {
         };
         let jwt = JwtKeys::new(&secret, config.jwt_ttl);
         let login_throttle = LoginThrottle::new(Duration::from_secs(15 * 60), 5, 50);
-        let schema = graphql::schema_builder().finish();
+        let schema = graphql::schema_builder()
+            .extension(graphql::limits::CostGuard::new(
+                config.limits.query_max_cost,
+            ))
+            .finish();
+        let limits = &config.limits;
+        let analytics_cache = crate::insights::cache::AnalyticsCache::new(
+            limits.analytics_cache_bytes,
+            limits.analytics_cache_school_bytes,
+        );
+        let budgets = crate::budget::Budgets::new(
+            limits.school_cost_per_minute,
+            limits.school_heavy_jobs,
+            limits.school_heavy_wait,
+        );
         Self(Arc::new(AppInner {
             config,
             db,
@@ -108,7 +124,8 @@ impl AppState {
             login_throttle,
             statements,
             import_events: crate::imports::ImportEvents::default(),
-            analytics_cache: crate::insights::cache::AnalyticsCache::new(ANALYTICS_CACHE_BYTES),
+            analytics_cache,
+            budgets,
         }))
     }
 }
@@ -143,7 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql", get(graphiql))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            state.config.limits.request_timeout,
         ));
     Router::new()
         // Its time limit depends on the request (an import may take minutes): see the gate.
@@ -170,12 +187,6 @@ pub fn router(state: AppState) -> Router {
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
-
-/// How long a request may take, uploads aside.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long an upload (an import) may take.
-/// What the analytics cache may hold, by the estimated size of its answers.
-pub const ANALYTICS_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long an upload request may take.
 pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);

@@ -55,6 +55,67 @@ pub struct Config {
     pub import_max_bytes: usize,
     /// The most data rows an import accepts (`IMPORT_MAX_ROWS`, default 200,000).
     pub import_max_rows: usize,
+    /// Request and per-school budgets (see [`Limits`]).
+    pub limits: Limits,
+}
+
+/// What one request, and one school per minute, may use. Every value comes from the
+/// environment variable named on its field; the defaults are the `DEFAULT_*` constants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The highest price of one query, in fields it could resolve (`QUERY_MAX_COST`).
+    pub query_max_cost: usize,
+    /// Cost points each school may spend per minute (`SCHOOL_COST_PER_MINUTE`); at least
+    /// `query_max_cost`.
+    pub school_cost_per_minute: u32,
+    /// Heavy jobs (imports, trainings, cold analytics, exports) one school may run at once
+    /// (`SCHOOL_HEAVY_JOBS`).
+    pub school_heavy_jobs: usize,
+    /// How long a heavy job waits for one of its school's permits before `RATE_LIMITED`
+    /// (`SCHOOL_HEAVY_WAIT_SECS`).
+    pub school_heavy_wait: std::time::Duration,
+    /// The largest answer, in bytes of JSON (`ANSWER_MAX_BYTES`).
+    pub answer_max_bytes: usize,
+    /// How long a request may run, uploads aside (`REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: std::time::Duration,
+    /// What the analytics cache may hold in all (`ANALYTICS_CACHE_BYTES`).
+    pub analytics_cache_bytes: usize,
+    /// What one school's analytics answers may take of it (`ANALYTICS_CACHE_SCHOOL_BYTES`).
+    pub analytics_cache_school_bytes: usize,
+}
+
+/// Default [`Limits::query_max_cost`].
+pub const DEFAULT_QUERY_MAX_COST: usize = 1_000_000;
+/// Default [`Limits::school_cost_per_minute`].
+pub const DEFAULT_SCHOOL_COST_PER_MINUTE: u32 = 10_000_000;
+/// Default [`Limits::school_heavy_jobs`].
+pub const DEFAULT_SCHOOL_HEAVY_JOBS: usize = 2;
+/// Default [`Limits::school_heavy_wait`], in seconds.
+pub const DEFAULT_SCHOOL_HEAVY_WAIT_SECS: usize = 10;
+/// Default [`Limits::answer_max_bytes`].
+pub const DEFAULT_ANSWER_MAX_BYTES: usize = 32 * 1024 * 1024;
+/// Default [`Limits::request_timeout`], in seconds.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: usize = 60;
+/// Default [`Limits::analytics_cache_bytes`].
+pub const DEFAULT_ANALYTICS_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// Default [`Limits::analytics_cache_school_bytes`].
+pub const DEFAULT_ANALYTICS_CACHE_SCHOOL_BYTES: usize = 8 * 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            query_max_cost: DEFAULT_QUERY_MAX_COST,
+            school_cost_per_minute: DEFAULT_SCHOOL_COST_PER_MINUTE,
+            school_heavy_jobs: DEFAULT_SCHOOL_HEAVY_JOBS,
+            school_heavy_wait: std::time::Duration::from_secs(
+                DEFAULT_SCHOOL_HEAVY_WAIT_SECS as u64,
+            ),
+            answer_max_bytes: DEFAULT_ANSWER_MAX_BYTES,
+            request_timeout: std::time::Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS as u64),
+            analytics_cache_bytes: DEFAULT_ANALYTICS_CACHE_BYTES,
+            analytics_cache_school_bytes: DEFAULT_ANALYTICS_CACHE_SCHOOL_BYTES,
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -83,6 +144,7 @@ impl std::fmt::Debug for Config {
             .field("log_filter", &self.log_filter)
             .field("import_max_bytes", &self.import_max_bytes)
             .field("import_max_rows", &self.import_max_rows)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -211,7 +273,40 @@ impl Config {
         };
         let import_max_bytes = positive("IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES)?;
         let import_max_rows = positive("IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS)?;
+        let seconds = |name, default| {
+            positive(name, default).map(|s| std::time::Duration::from_secs(s as u64))
+        };
+        let limits = Limits {
+            query_max_cost: positive("QUERY_MAX_COST", DEFAULT_QUERY_MAX_COST)?,
+            school_cost_per_minute: u32::try_from(positive(
+                "SCHOOL_COST_PER_MINUTE",
+                DEFAULT_SCHOOL_COST_PER_MINUTE as usize,
+            )?)
+            .map_err(|_| ConfigError::Invalid {
+                name: "SCHOOL_COST_PER_MINUTE",
+                message: format!("at most {}", u32::MAX),
+            })?,
+            school_heavy_jobs: positive("SCHOOL_HEAVY_JOBS", DEFAULT_SCHOOL_HEAVY_JOBS)?,
+            school_heavy_wait: seconds("SCHOOL_HEAVY_WAIT_SECS", DEFAULT_SCHOOL_HEAVY_WAIT_SECS)?,
+            answer_max_bytes: positive("ANSWER_MAX_BYTES", DEFAULT_ANSWER_MAX_BYTES)?,
+            request_timeout: seconds("REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT_SECS)?,
+            analytics_cache_bytes: positive(
+                "ANALYTICS_CACHE_BYTES",
+                DEFAULT_ANALYTICS_CACHE_BYTES,
+            )?,
+            analytics_cache_school_bytes: positive(
+                "ANALYTICS_CACHE_SCHOOL_BYTES",
+                DEFAULT_ANALYTICS_CACHE_SCHOOL_BYTES,
+            )?,
+        };
+        if (limits.school_cost_per_minute as usize) < limits.query_max_cost {
+            return Err(ConfigError::Invalid {
+                name: "SCHOOL_COST_PER_MINUTE",
+                message: "must be at least QUERY_MAX_COST (one query's highest price)".to_owned(),
+            });
+        }
         Ok(Self {
+            limits,
             import_max_bytes,
             import_max_rows,
             database_url,

@@ -182,8 +182,9 @@ backend_tests! {
         let aliases: String = (0..31).map(|i| format!("a{i}: apiVersion ")).collect();
         let (_, body) = app.gql(&who, &format!("{{ {aliases} }}"), json!({})).await;
         assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
-        let wide: String = (0..20)
-            .map(|i| format!("s{i}: students(first: 100) {{ nodes {{ id firstName lastName studentTz gradeLevel birthDate email createdAt updatedAt status externalId }} }} "))
+        // 25 × (1 + 100 × (1 + 11 + (1 + 200) + (1 + 200))) = 1,035,025 fields: over 1,000,000.
+        let wide: String = (0..25)
+            .map(|i| format!("s{i}: students(first: 100) {{ nodes {{ id firstName lastName studentTz gradeLevel birthDate email createdAt updatedAt status externalId grades {{ score }} attendance {{ status }} }} }} "))
             .collect();
         let (_, body) = app.gql(&who, &format!("{{ {wide} }}"), json!({})).await;
         assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");

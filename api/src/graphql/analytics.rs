@@ -49,6 +49,8 @@ where
     if let Some(hit) = hit(tenant.data_version) {
         return Ok(hit);
     }
+    // Computing is heavy work: it waits for one of the school's permits.
+    let _permit = state(ctx)?.budgets.heavy(school).await?;
     let tx = TenantTx::begin(&state(ctx)?.db, school).await?;
     let settings = analytics::settings(&tx).await?;
     // A write may have landed since the request was resolved.
@@ -306,6 +308,9 @@ impl Analytics {
 
     /// Grades by normalised score (0–100) in bins of `binSize` points (default 10): `[start,
     /// end)`, the last bin closed; empty bins included.
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn grade_distribution(
         &self,
         ctx: &Context<'_>,
@@ -340,6 +345,9 @@ impl Analytics {
     }
 
     /// The average grade of each subject (of a class or term, if given).
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn subject_averages(
         &self,
         ctx: &Context<'_>,
@@ -375,6 +383,9 @@ impl Analytics {
     }
 
     /// The average grade given in each class (grades recorded for a class).
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn class_averages(
         &self,
         ctx: &Context<'_>,
@@ -410,6 +421,9 @@ impl Analytics {
     }
 
     /// The average grade each teacher gave (grades that name their teacher).
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn teacher_averages(
         &self,
         ctx: &Context<'_>,
@@ -445,6 +459,9 @@ impl Analytics {
     }
 
     /// The average grade by month or term, oldest first.
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn trend(
         &self,
         ctx: &Context<'_>,
@@ -550,6 +567,7 @@ impl Analytics {
     /// Students with at least the school's minimum of recorded days (default 20) whose absence
     /// rate is at least `thresholdPct` (default: the school's chronic threshold, 10%), worst
     /// first.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn chronic_absentees(
         &self,
         ctx: &Context<'_>,
@@ -590,6 +608,7 @@ impl Analytics {
 
     /// The students most at risk by the ABC score, highest total first (ties: more attendance
     /// points, then by student id). Students scoring 0 are left out.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn at_risk(
         &self,
         ctx: &Context<'_>,
@@ -628,11 +647,23 @@ fn status(text: &str) -> AttendanceStatus {
 /// The school's ABC scores, once per request, from the cache at the request's data version when
 /// they are there.
 async fn risk_table(ctx: &Context<'_>) -> ApiResult<Arc<analytics::RiskTable>> {
-    Ok(loaders(ctx)?
-        .risks(
-            &state(ctx)?.analytics_cache,
-            tenant(ctx).await?.data_version,
-        )
+    let (state, tenant, loaders) = (state(ctx)?, tenant(ctx).await?, loaders(ctx)?);
+    let cached = loaders.risks_ready()
+        || state
+            .analytics_cache
+            .get(
+                tenant.school_id(),
+                tenant.data_version,
+                analytics::RISKS_KEY,
+            )
+            .is_some();
+    // Computing the scores is heavy work: it waits for one of the school's permits.
+    let _permit = match cached {
+        true => None,
+        false => Some(state.budgets.heavy(tenant.school_id()).await?),
+    };
+    Ok(loaders
+        .risks(&state.analytics_cache, tenant.data_version)
         .await?)
 }
 

@@ -141,6 +141,11 @@ pub async fn oneroster(
             Err(e) => return api_error(&e),
         }
     };
+    // An export is heavy work: it waits for one of the school's permits.
+    let _permit = match state.budgets.heavy(school).await {
+        Ok(permit) => permit,
+        Err(e) => return api_error(&e),
+    };
     match package(&state, school, actor.as_ref()).await {
         Ok((bytes, slug)) => {
             let disposition = format!("attachment; filename=\"oneroster-{slug}.zip\"");

@@ -14,18 +14,27 @@ use axum::{
 };
 use serde_json::json;
 
+use async_graphql::parser::types::{ExecutableDocument, Selection};
+
 use super::{
     context::HealthReads,
     limits,
     loaders::{Gated, Loaders, PollGate},
 };
-use crate::{app::AppState, error::ErrorCode, services::audit, tenant};
+use crate::{
+    app::AppState,
+    auth::Permission,
+    error::ErrorCode,
+    services::audit,
+    tenant::{self, RequestIdentity},
+};
 
 /// The GraphQL endpoint. Answers 401 when the response failed only because credentials were
-/// missing or bad.
+/// missing or bad, and 429 with `Retry-After` when the school's budget refused it.
 pub async fn graphql_handler(
     State(state): State<AppState>,
     client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    resolved: Option<Extension<Resolved>>,
     method: Method,
     headers: HeaderMap,
     request: GraphQLBatchRequest,
@@ -33,13 +42,19 @@ pub async fn graphql_handler(
     let client = client
         .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
         .unwrap_or_default();
+    let resolved = resolved.and_then(|Extension(r)| r.take());
+    let call = Call {
+        state: &state,
+        headers: &headers,
+        method: &method,
+        client,
+        resolved,
+    };
     let (response, batched) = match request.into_inner() {
-        BatchRequest::Single(request) => {
-            (run(&state, &headers, &method, client, request).await, false)
-        }
+        BatchRequest::Single(request) => (run(call, request).await, false),
         BatchRequest::Batch(mut requests) if requests.len() <= limits::MAX_BATCH => {
             match requests.pop() {
-                Some(request) => (run(&state, &headers, &method, client, request).await, true),
+                Some(request) => (run(call, request).await, true),
                 None => (
                     limits::error_response(ErrorCode::BadUserInput, "an empty batch".to_owned()),
                     false,
@@ -55,59 +70,209 @@ pub async fn graphql_handler(
             (limits::too_complex(message), false)
         }
     };
-    let unauthenticated = async_graphql::Value::from(ErrorCode::Unauthenticated.as_str());
-    let only_unauthenticated = !response.errors.is_empty()
-        && response
-            .errors
-            .iter()
-            .all(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&unauthenticated));
-    let mut http = if batched {
-        GraphQLResponse::from(BatchResponse::Batch(vec![response])).into_response()
-    } else {
-        GraphQLResponse::from(response).into_response()
+    let only = |code: ErrorCode| {
+        let code = async_graphql::Value::from(code.as_str());
+        !response.errors.is_empty()
+            && response
+                .errors
+                .iter()
+                .all(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&code))
     };
-    if only_unauthenticated {
+    let unauthenticated = only(ErrorCode::Unauthenticated);
+    let retry_after = if only(ErrorCode::RateLimited) && response.data == async_graphql::Value::Null
+    {
+        response.errors.iter().find_map(|e| {
+            match e.extensions.as_ref()?.get("retryAfterSeconds")? {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            }
+        })
+    } else {
+        None
+    };
+    let response = if batched {
+        BatchResponse::Batch(vec![response])
+    } else {
+        BatchResponse::Single(response)
+    };
+    let mut http = answer(response, state.config.limits.answer_max_bytes, batched);
+    if unauthenticated {
         *http.status_mut() = StatusCode::UNAUTHORIZED;
         http.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    if let Some(seconds) = retry_after {
+        *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            http.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
     http
 }
 
-async fn run(
-    state: &AppState,
-    headers: &HeaderMap,
-    method: &Method,
-    client: String,
-    request: GqlRequest,
-) -> GqlResponse {
-    if let Some(aliases) = limits::alias_count(&request.query)
-        && aliases > limits::MAX_ALIASES
-    {
-        return limits::too_complex(format!(
-            "the query has {aliases} aliases; the limit is {}",
-            limits::MAX_ALIASES
-        ));
+/// A writer that refuses to grow past its limit.
+struct Capped {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            return Err(std::io::Error::other("over the answer limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
     }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The HTTP answer: the response as JSON, unless it would be longer than `limit` bytes, in which
+/// case it is dropped (never sent in part) and a `QUERY_TOO_COMPLEX` error names the limit.
+fn answer(response: BatchResponse, limit: usize, batched: bool) -> Response {
+    let mut body = Capped {
+        bytes: Vec::new(),
+        limit,
+    };
+    let cache_control = response
+        .is_ok()
+        .then(|| response.cache_control().value())
+        .flatten();
+    let http_headers = response.http_headers();
+    if serde_json::to_writer(&mut body, &response).is_err() {
+        drop(response);
+        let refusal = limits::too_complex(format!(
+            "the answer is longer than the limit of {limit} bytes: ask for fewer fields or smaller pages"
+        ));
+        let refusal = if batched {
+            BatchResponse::Batch(vec![refusal])
+        } else {
+            BatchResponse::Single(refusal)
+        };
+        return GraphQLResponse::from(refusal).into_response();
+    }
+    let mut http = Response::new(axum::body::Body::from(body.bytes));
+    http.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/graphql-response+json"),
+    );
+    if let Some(value) = cache_control.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        http.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    http.headers_mut().extend(http_headers);
+    http
+}
+
+/// The root fields that take an upload: only these may come as a multipart request.
+const UPLOAD_FIELDS: [&str; 4] = [
+    "importStudents",
+    "importGrades",
+    "importAttendance",
+    "importOneRoster",
+];
+
+/// Whether the operation of `document` that would run is a mutation of upload fields only.
+fn is_upload(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let operation = match &document.operations {
+        DocumentOperations::Single(op) => Some(op),
+        DocumentOperations::Multiple(ops) => operation_name.and_then(|name| ops.get(name)),
+    };
+    operation.is_some_and(|op| {
+        op.node.ty == OperationType::Mutation
+            && op.node.selection_set.node.items.iter().all(|item| {
+                matches!(&item.node, Selection::Field(f)
+                    if UPLOAD_FIELDS.contains(&f.node.name.node.as_str()))
+            })
+    })
+}
+
+/// One GraphQL call's surroundings.
+struct Call<'a> {
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    method: &'a Method,
+    client: String,
+    /// The identity, when the gate already resolved it (an upload).
+    resolved: Option<RequestIdentity>,
+}
+
+async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
+    let state = call.state;
+    // Nesting and aliases before anything else; the document is parsed once (a syntax error
+    // is reported by the pricing below, as the executor words it).
+    let document = match limits::parse_checked(&request.query) {
+        Ok(document) => document,
+        Err(refusal) => return limits::too_complex(refusal),
+    };
+    let operation = request.operation_name.as_deref();
     // A GET can be triggered by a link or an image tag: it may only read.
-    if method == Method::GET
-        && limits::is_mutation(&request.query, request.operation_name.as_deref())
+    if call.method == Method::GET
+        && document
+            .as_ref()
+            .is_some_and(|d| limits::is_mutation(d, operation))
     {
         return limits::error_response(
             ErrorCode::BadUserInput,
             "mutations must be sent with POST".to_owned(),
         );
     }
-    let identity = tenant::resolve(state, headers, client).await;
-    let mut request = request.data(state.clone());
-    let health_reads = HealthReads::default();
-    let gate = Arc::new(PollGate::default());
+    if call.resolved.is_some() && document.as_ref().is_some_and(|d| !is_upload(d, operation)) {
+        return limits::error_response(
+            ErrorCode::BadUserInput,
+            format!(
+                "a multipart request must be one of the upload mutations ({}); send anything else as JSON",
+                UPLOAD_FIELDS.join(", ")
+            ),
+        );
+    }
+    // Priced before anything runs or touches the database: validation, the price and the
+    // limit, and nothing else.
+    let cost = limits::CostSlot::default();
+    let mut pricing = GqlRequest::new(request.query.clone())
+        .variables(request.variables.clone())
+        .data(cost.clone())
+        .data(limits::PriceOnly);
+    pricing.operation_name = request.operation_name.clone();
+    if let Some(document) = &document {
+        pricing.set_parsed_query(document.clone());
+    }
+    let priced = state.schema.execute(pricing).await;
+    if !priced.errors.is_empty() {
+        let mut priced = priced;
+        limits::classify_errors(&mut priced);
+        return priced;
+    }
+    let cost = cost.get().unwrap_or_default() as u64;
+    let identity = match call.resolved {
+        Some(identity) => identity,
+        None => tenant::resolve(state, call.headers, call.client).await,
+    };
     let tenant = identity
         .tenant
         .as_ref()
         .ok()
         .and_then(Option::as_ref)
         .map(|t| (t.school_id(), t.actor.clone()));
+    let charge = match &tenant {
+        Some((school, _)) => match state.budgets.charge(*school, cost) {
+            Ok(charge) => Some(charge),
+            Err(refused) => {
+                let error: async_graphql::Error = refused.into();
+                return GqlResponse::from_errors(vec![error.into_server_error(Default::default())]);
+            }
+        },
+        None => None,
+    };
+    if let Some(document) = document {
+        request.set_parsed_query(document);
+    }
+    request = request.data(state.clone());
+    let health_reads = HealthReads::default();
+    let gate = Arc::new(PollGate::default());
     if let Some((school, _)) = &tenant {
         request = request
             .data(Loaders::new(&state.db, *school, &gate))
@@ -129,29 +294,81 @@ async fn run(
         }
     }
     limits::classify_errors(&mut response);
+    response.extensions.insert(
+        "cost".to_owned(),
+        async_graphql::Value::from_json(match charge {
+            Some(charge) => json!({
+                "requested": cost,
+                "limit": state.config.limits.query_max_cost,
+                "remaining": charge.remaining,
+                "perMinute": charge.per_minute,
+            }),
+            None => json!({ "requested": cost, "limit": state.config.limits.query_max_cost }),
+        })
+        .unwrap_or_default(),
+    );
     response
+}
+
+/// The identity the upload gate resolved, handed to the handler once.
+#[derive(Clone, Debug, Default)]
+pub struct Resolved(Arc<std::sync::Mutex<Option<RequestIdentity>>>);
+
+impl Resolved {
+    fn take(&self) -> Option<RequestIdentity> {
+        self.0.lock().ok().and_then(|mut r| r.take())
+    }
 }
 
 /// Room for the `operations` and `map` parts of a multipart request besides the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
-/// Limits a request's time (an upload gets [`crate::app::UPLOAD_TIMEOUT`], anything else
-/// [`crate::app::REQUEST_TIMEOUT`]) and refuses a request whose declared size is over the limit
-/// before its body is read: a
-/// multipart upload may carry one import file (`IMPORT_MAX_BYTES`), anything else
-/// [`limits::MAX_BODY_BYTES`]. The answer is a GraphQL error `BAD_USER_INPUT` naming the limit,
-/// with HTTP 413. A body without a declared length is cut off at the same size while it is read.
+/// A refusal before the body is read: a GraphQL error with `code`, and the HTTP `status`.
+fn refuse(status: StatusCode, code: ErrorCode, message: String) -> Response {
+    let mut http = GraphQLResponse::from(limits::error_response(code, message)).into_response();
+    *http.status_mut() = status;
+    http
+}
+
+/// Limits a request's size and time. Only a multipart request whose credentials hold the
+/// `imports:run` permission in their school gets the upload limits (`IMPORT_MAX_BYTES` plus
+/// room for the form, and [`crate::app::UPLOAD_TIMEOUT`]); the handler then checks that it is
+/// an upload mutation. Anything else keeps [`limits::MAX_BODY_BYTES`] and the request time
+/// limit. A declared size over the limit is refused before the body is read (HTTP 413,
+/// `BAD_USER_INPUT` naming the limit); a body without a declared length is cut off at the same
+/// size while it is read. Over time, the answer is HTTP 408 with `QUERY_TOO_COMPLEX`.
 pub async fn body_size_gate(
     State(state): State<AppState>,
-    request: axum::extract::Request,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let limit = if multipart {
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    let mut upload = false;
+    if multipart {
+        let client = client
+            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+            .unwrap_or_default();
+        let identity = tenant::resolve(&state, request.headers(), client).await;
+        upload = identity
+            .tenant
+            .as_ref()
+            .is_ok_and(|t| t.as_ref().is_some_and(|t| t.can(Permission::ImportsRun)));
+        let resolved = Resolved::default();
+        if let Ok(mut slot) = resolved.0.lock() {
+            *slot = Some(identity);
+        }
+        request.extensions_mut().insert(resolved);
+    }
+    let limit = if upload {
         state.config.import_max_bytes + MULTIPART_OVERHEAD
     } else {
         limits::MAX_BODY_BYTES
@@ -162,10 +379,14 @@ pub async fn body_size_gate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        let message = if multipart {
+        let message = if upload {
             format!(
                 "the upload is larger than the limit of {} bytes per file",
                 state.config.import_max_bytes
+            )
+        } else if multipart {
+            format!(
+                "the request body is larger than the limit of {limit} bytes (uploads need a token with the imports:run permission)"
             )
         } else {
             format!("the request body is larger than the limit of {limit} bytes")
@@ -181,17 +402,18 @@ pub async fn body_size_gate(
                 _ => break,
             }
         }
-        let response = limits::error_response(ErrorCode::BadUserInput, message);
-        let mut http = GraphQLResponse::from(response).into_response();
-        *http.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        return http;
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            message,
+        );
     }
     let (parts, body) = request.into_parts();
     let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
-    let timeout = if multipart {
+    let timeout = if upload {
         crate::app::UPLOAD_TIMEOUT
     } else {
-        crate::app::REQUEST_TIMEOUT
+        state.config.limits.request_timeout
     };
     match tokio::time::timeout(
         timeout,
@@ -200,7 +422,14 @@ pub async fn body_size_gate(
     .await
     {
         Ok(response) => response,
-        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+        Err(_) => refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::QueryTooComplex,
+            format!(
+                "the request took longer than the limit of {} s",
+                timeout.as_secs()
+            ),
+        ),
     }
 }
 

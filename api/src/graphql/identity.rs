@@ -36,6 +36,9 @@ impl Me {
         }
     }
     /// Every school the user belongs to, with the role there.
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn memberships(&self) -> &[Membership] {
         &self.memberships
     }

@@ -18,7 +18,7 @@ use super::{
 use crate::{
     auth::Permission,
     error::{ApiError, ApiResult},
-    imports::{self, ImportKind, ImportMode as Mode, ImportOptions as Options},
+    imports::{self, ImportKind, ImportMode as Mode, ImportOptions as Options, table},
 };
 
 /// Where an import stands.
@@ -166,6 +166,7 @@ impl ImportLog {
         self.0.message.as_deref()
     }
     /// The problems found, by row (at most 1,000 are kept).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(None, 1_000, child_complexity)")]
     async fn errors(&self) -> Vec<ImportRowError> {
         self.0
             .errors
@@ -257,7 +258,7 @@ async fn run(
     if usize::try_from(size).map_or(true, |s| s > max_bytes) {
         return Err(too_big());
     }
-    let bytes = tokio::task::spawn_blocking(move || {
+    let mut bytes = tokio::task::spawn_blocking(move || {
         let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         content
             .by_ref()
@@ -270,6 +271,21 @@ async fn run(
     .map_err(ApiError::internal)?;
     if bytes.len() > max_bytes {
         return Err(too_big());
+    }
+    // What can be told without parsing (an XLSX's unpacked and declared size, a CSV header's
+    // width) is checked before the import starts, and answered as bad input.
+    if kind != ImportKind::OneRoster {
+        let max_rows = state.config.import_max_rows;
+        let max_unpacked = max_bytes.saturating_mul(UNPACKED_FACTOR) as u64;
+        let name = file_name.clone();
+        let (checked, result) = tokio::task::spawn_blocking(move || {
+            let result = table::precheck(&name, &bytes, max_rows, max_unpacked);
+            (bytes, result)
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        result.map_err(|e| ApiError::bad_field("file", e.message))?;
+        bytes = checked;
     }
     let options = options.unwrap_or_default();
     let options_background = options.background.unwrap_or(false);
@@ -287,6 +303,9 @@ async fn run(
         org: org.map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()),
     };
     let background = options_background;
+    // An import is heavy work: it waits for one of the school's permits, and holds it until it
+    // ends (in the background too).
+    let permit = state.budgets.heavy(tenant.school_id()).await?;
     let db = state.db.clone();
     let events = state.import_events.clone();
     let school = tenant.school_id();
@@ -304,7 +323,9 @@ async fn run(
     // (its transaction would roll back, but its log would stay RUNNING).
     let started = log.clone();
     let task = tokio::spawn(async move {
-        imports::complete(&db, &events, school, started, kind, bytes, options).await
+        let done = imports::complete(&db, &events, school, started, kind, bytes, options).await;
+        drop(permit);
+        done
     });
     if background {
         return Ok(ImportLog(log));
@@ -380,7 +401,8 @@ impl ImportsMutation {
     }
 }
 
-/// How many times the upload limit a OneRoster package may hold once unpacked.
+/// How many times the upload limit a OneRoster package or an XLSX workbook may hold once
+/// unpacked.
 const UNPACKED_FACTOR: usize = 10;
 
 fn finished(status: enums::ImportStatus) -> bool {

@@ -12,7 +12,7 @@ use crate::{
     auth::Permission,
     error::{ApiError, ApiResult},
     graphql::{
-        context::{loaders, scoped},
+        context::{loaders, require, scoped, state},
         loaders::load_error,
         roster::types::Student,
     },
@@ -201,6 +201,9 @@ pub struct InsightsQuery;
 #[Object]
 impl InsightsQuery {
     /// The school's models, newest (the active one) first.
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn ml_models(&self, ctx: &Context<'_>) -> ApiResult<Vec<MlModel>> {
         let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
         let rows = tx
@@ -216,6 +219,7 @@ impl InsightsQuery {
 
     /// Students without a final score yet, ranked by the active model's prediction, lowest
     /// (most at risk) first. Empty while the school has no model.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn predictions(
         &self,
         ctx: &Context<'_>,
@@ -259,6 +263,10 @@ impl InsightsMutation {
         #[graphql(desc = "What to predict.")] target: ModelTarget,
     ) -> ApiResult<MlModel> {
         let ModelTarget::FinalScore = target;
+        // Training is heavy work: it waits for one of the school's permits (before it holds a
+        // connection).
+        let school = require(ctx, Permission::MlTrain).await?.school_id();
+        let _permit = state(ctx)?.budgets.heavy(school).await?;
         let (tenant, tx) = scoped(ctx, Permission::MlTrain).await?;
         let features = insights::features(&tx, None).await?;
         let trained = tokio::task::spawn_blocking(move || ml::train(&features))

@@ -483,6 +483,11 @@ impl Loaders {
     /// The school's ABC scores: from `cache` at `version` (the data version read with the
     /// request: no round trip) or at the version a transaction reads, else computed (and
     /// cached); once per request.
+    /// Whether this request has the ABC scores already.
+    pub fn risks_ready(&self) -> bool {
+        self.risks.initialized()
+    }
+
     pub async fn risks(
         &self,
         cache: &crate::insights::cache::AnalyticsCache,

@@ -53,7 +53,10 @@ pub struct MembersQuery;
 #[Object]
 impl MembersQuery {
     /// The active school's members.
-    #[graphql(guard = "Require(Permission::UsersManage)")]
+    #[graphql(
+        guard = "Require(Permission::UsersManage)",
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
         let tenant = require(ctx, Permission::UsersManage).await?;
         let rows = platform::members_of(&state(ctx)?.db, tenant.school_id()).await?;
@@ -68,7 +71,10 @@ impl MembersQuery {
     }
 
     /// The active school's API tokens, newest first (without their secrets).
-    #[graphql(guard = "Require(Permission::UsersManage)")]
+    #[graphql(
+        guard = "Require(Permission::UsersManage)",
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiToken>> {
         let tenant = require(ctx, Permission::UsersManage).await?;
         Ok(platform::api_tokens_of(&state(ctx)?.db, tenant.school_id())

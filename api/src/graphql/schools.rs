@@ -84,7 +84,10 @@ impl SchoolsQuery {
     }
 
     /// The host names that select the active school.
-    #[graphql(guard = "Require(Permission::StudentsRead)")]
+    #[graphql(
+        guard = "Require(Permission::StudentsRead)",
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn school_domains(&self, ctx: &Context<'_>) -> ApiResult<Vec<SchoolDomain>> {
         let tenant = tenant(ctx).await?;
         Ok(platform::domains_of(&state(ctx)?.db, tenant.school_id())

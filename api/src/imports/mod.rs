@@ -567,12 +567,14 @@ async fn import(
         ImportKind::OneRoster => &[],
     };
     let name = file_name.to_owned();
-    let max_rows = options.max_rows;
+    let (max_rows, max_unpacked) = (options.max_rows, options.max_unpacked_bytes as u64);
     let started = std::time::Instant::now();
     // polars runs its own threads and must not run on an async worker.
-    let table = tokio::task::spawn_blocking(move || table::read(&name, &bytes, specs, max_rows))
-        .await
-        .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
+    let table = tokio::task::spawn_blocking(move || {
+        table::read(&name, &bytes, specs, max_rows, max_unpacked)
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
     let read = started.elapsed();
     progress.set_total(table.height());
     let tx = TenantTx::begin(db, school).await?;

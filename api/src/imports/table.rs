@@ -96,49 +96,266 @@ pub fn header_key(header: &str) -> String {
 }
 
 /// Reads `bytes` (named `file_name`) into a [`Table`] with `columns`. Unknown columns are
-/// ignored; a missing required column is an error.
+/// ignored; a missing required column is an error. Memory stays within a small multiple of the
+/// file: the header's width is checked before any frame is built, an XLSX sheet is read cell by
+/// cell (never as its declared rectangle), and only the recognised columns are kept.
 pub fn read(
     file_name: &str,
     bytes: &[u8],
     columns: &[Spec],
     max_rows: usize,
+    max_unpacked: u64,
 ) -> Result<Table, FileError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(FileError::new("EMPTY_FILE", "the file is empty"));
     }
-    let grid = if bytes.starts_with(b"PK\x03\x04") {
-        read_xlsx(bytes, file_name)?
+    let columns = if is_zip(bytes) {
+        read_xlsx(bytes, file_name, columns, max_rows, max_unpacked)?
     } else {
-        read_csv(bytes)?
+        read_csv(bytes, columns, max_rows)?
     };
-    frame(grid, columns, max_rows)
+    finish(columns)
 }
 
-/// Raw rows of text, the header first.
-type Grid = (Vec<String>, Vec<Vec<Option<String>>>);
+/// Whether `bytes` is a zip (an XLSX workbook) rather than CSV text.
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
 
-fn read_xlsx(bytes: &[u8], file_name: &str) -> Result<Grid, FileError> {
-    let unreadable = |e: calamine::Error| {
-        FileError::new(
-            "UNREADABLE_FILE",
-            format!("{file_name} is neither CSV nor a readable XLSX workbook ({e})"),
-        )
-    };
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| FileError::new("EMPTY_FILE", "the workbook has no sheets"))?
-        .map_err(unreadable)?;
-    let mut rows = range.rows();
-    let header: Vec<String> = rows
-        .next()
-        .ok_or_else(|| FileError::new("EMPTY_FILE", "the first sheet is empty"))?
+/// The structural checks that need no parsing: an XLSX workbook's unpacked size and declared
+/// sheet size, or a CSV header's width. They run before an import starts, so a file that could
+/// not be read within the limits is refused at once.
+pub fn precheck(
+    file_name: &str,
+    bytes: &[u8],
+    max_rows: usize,
+    max_unpacked: u64,
+) -> Result<(), FileError> {
+    if is_zip(bytes) {
+        check_unpacked(bytes, file_name, max_unpacked)?;
+        let mut book = open_xlsx(bytes, file_name)?;
+        let sheet = first_sheet(&book)?;
+        let cells = book
+            .worksheet_cells_reader(&sheet)
+            .map_err(|e| unreadable(file_name, e))?;
+        check_dimensions(cells.dimensions(), max_rows)
+    } else {
+        let width = header_width(bytes, MAX_COLUMNS + 1);
+        if width > MAX_COLUMNS {
+            return Err(too_many_columns(width, true));
+        }
+        Ok(())
+    }
+}
+
+/// How much of an XLSX workbook's unpacked budget its shared strings may take (they are held in
+/// memory while the sheet is read): one part in this many.
+pub const SHARED_STRINGS_SHARE: u64 = 10;
+
+fn unreadable(file_name: &str, e: impl std::fmt::Display) -> FileError {
+    FileError::new(
+        "UNREADABLE_FILE",
+        format!("{file_name} is neither CSV nor a readable XLSX workbook ({e})"),
+    )
+}
+
+/// Unpacks every member of the workbook into nothing, counting: declared sizes can lie, so the
+/// bytes are counted as they come, and reading stops one byte past the limit. The members may
+/// hold `max_unpacked` bytes together, the shared strings a tenth of that.
+fn check_unpacked(bytes: &[u8], file_name: &str, max_unpacked: u64) -> Result<(), FileError> {
+    let max_shared = max_unpacked / SHARED_STRINGS_SHARE;
+    use std::io::Read;
+    let mut archive =
+        ::zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(file_name, e))?;
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| unreadable(file_name, e))?;
+        let shared_strings = entry
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
+        let budget = if shared_strings {
+            max_shared.min(max_unpacked - total)
+        } else {
+            max_unpacked - total
+        };
+        let read = std::io::copy(&mut (&mut entry).take(budget + 1), &mut std::io::sink())
+            .map_err(|e| unreadable(file_name, e))?;
+        if read > budget {
+            return Err(FileError::new(
+                "TOO_LARGE",
+                if shared_strings {
+                    format!("the workbook's shared strings unpack to more than {max_shared} bytes")
+                } else {
+                    format!("the workbook unpacks to more than {max_unpacked} bytes")
+                },
+            ));
+        }
+        total += read;
+    }
+    Ok(())
+}
+
+fn open_xlsx<'a>(
+    bytes: &'a [u8],
+    file_name: &str,
+) -> Result<calamine::Xlsx<Cursor<&'a [u8]>>, FileError> {
+    calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(file_name, e))
+}
+
+fn first_sheet(book: &calamine::Xlsx<Cursor<&[u8]>>) -> Result<String, FileError> {
+    book.sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| FileError::new("EMPTY_FILE", "the workbook has no sheets"))
+}
+
+/// Refuses a sheet whose declared rectangle has more rows or columns than a file may.
+fn check_dimensions(dimensions: calamine::Dimensions, max_rows: usize) -> Result<(), FileError> {
+    let (start, end) = (dimensions.start, dimensions.end);
+    let columns = (end.1 as usize + 1).saturating_sub(start.1 as usize);
+    let rows = (end.0 as usize + 1).saturating_sub(start.0 as usize);
+    if columns > MAX_COLUMNS {
+        return Err(too_many_columns(columns, false));
+    }
+    if rows > max_rows.saturating_add(1) {
+        return Err(too_many_rows(rows.saturating_sub(1), max_rows));
+    }
+    Ok(())
+}
+
+/// The recognised columns of a file: for each spec it matched, its cells in row order (row `i`
+/// is the `i`-th row after the header), and how many rows there are once trailing blank rows
+/// are dropped.
+struct Columns {
+    specs: Vec<(&'static str, Vec<Option<String>>)>,
+    height: usize,
+}
+
+/// Where each of `columns` sits among `header`'s cells (`None`: absent), or the first required
+/// one that is missing.
+fn positions(
+    header: &[(usize, String)],
+    columns: &[Spec],
+) -> Result<Vec<Option<usize>>, FileError> {
+    let keys: Vec<(usize, String)> = header.iter().map(|(i, h)| (*i, header_key(h))).collect();
+    columns
         .iter()
-        .map(cell_text)
-        .map(Option::unwrap_or_default)
+        .map(|column| {
+            let position = keys
+                .iter()
+                .find(|(_, k)| {
+                    k == column.name || column.aliases.iter().any(|a| header_key(a) == *k)
+                })
+                .map(|(i, _)| *i);
+            if position.is_none() && column.required {
+                return Err(FileError {
+                    code: "MISSING_COLUMN",
+                    column: Some(column.name.to_owned()),
+                    message: format!(
+                        "the required column {} is missing (accepted headers: {}{})",
+                        column.name,
+                        column.name,
+                        column
+                            .aliases
+                            .iter()
+                            .map(|a| format!(", {a}"))
+                            .collect::<String>()
+                    ),
+                });
+            }
+            Ok(position)
+        })
+        .collect()
+}
+
+/// Reads the first sheet cell by cell. The declared rectangle is checked first; then every
+/// cell's position is checked as it comes (a declaration can lie), and only the cells of
+/// recognised columns are kept.
+fn read_xlsx(
+    bytes: &[u8],
+    file_name: &str,
+    columns: &[Spec],
+    max_rows: usize,
+    max_unpacked: u64,
+) -> Result<Columns, FileError> {
+    check_unpacked(bytes, file_name, max_unpacked)?;
+    let mut book = open_xlsx(bytes, file_name)?;
+    let sheet = first_sheet(&book)?;
+    let mut cells = book
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| unreadable(file_name, e))?;
+    check_dimensions(cells.dimensions(), max_rows)?;
+    // The header is the first row that holds anything; the cells come row by row.
+    let mut header_row: Option<u32> = None;
+    let mut header: Vec<(usize, String)> = Vec::new();
+    let mut wanted: Option<Vec<Option<usize>>> = None;
+    let mut kept: Vec<Vec<Option<String>>> = Vec::new();
+    let mut first_column = u32::MAX;
+    let mut height = 0usize;
+    while let Some(cell) = cells.next_cell().map_err(|e| unreadable(file_name, e))? {
+        let (row, column) = cell.get_position();
+        let Some(text) = cell_text(&Data::from(cell.get_value().clone())) else {
+            continue;
+        };
+        first_column = first_column.min(column);
+        if (column - first_column) as usize >= MAX_COLUMNS {
+            return Err(too_many_columns(
+                (column - first_column) as usize + 1,
+                false,
+            ));
+        }
+        let header_row = *header_row.get_or_insert(row);
+        if row == header_row {
+            header.push((column as usize, text));
+            continue;
+        }
+        let wanted = match &mut wanted {
+            Some(wanted) => wanted,
+            None => {
+                let found = positions(&header, columns)?;
+                kept = vec![Vec::new(); found.len()];
+                wanted.insert(found)
+            }
+        };
+        let index = (row - header_row - 1) as usize;
+        if index >= max_rows {
+            return Err(too_many_rows(index + 1, max_rows));
+        }
+        if !text.trim().is_empty() {
+            height = height.max(index + 1);
+        }
+        if let Some(slot) = wanted.iter().position(|w| *w == Some(column as usize)) {
+            let cells = &mut kept[slot];
+            if cells.len() <= index {
+                cells.resize(index + 1, None);
+            }
+            cells[index] = Some(text);
+        }
+    }
+    if header_row.is_none() {
+        return Err(FileError::new("EMPTY_FILE", "the first sheet is empty"));
+    }
+    let wanted = match wanted {
+        Some(wanted) => wanted,
+        None => {
+            let found = positions(&header, columns)?;
+            kept = vec![Vec::new(); found.len()];
+            found
+        }
+    };
+    let specs = columns
+        .iter()
+        .zip(wanted)
+        .zip(kept)
+        .filter(|((_, w), _)| w.is_some())
+        .map(|((spec, _), mut cells)| {
+            cells.resize(height, None);
+            (spec.name, cells)
+        })
         .collect();
-    let body = rows.map(|r| r.iter().map(cell_text).collect()).collect();
-    Ok((header, body))
+    Ok(Columns { specs, height })
 }
 
 /// A spreadsheet cell as text. Formulas are never evaluated: a workbook holds their last
@@ -201,7 +418,34 @@ fn decode(bytes: &[u8]) -> Result<String, FileError> {
     Ok(text)
 }
 
-fn read_csv(bytes: &[u8]) -> Result<Grid, FileError> {
+/// How many cells the first record of `bytes` has, counting no further than `stop`. Quotes are
+/// honoured, so a quoted separator or line break does not count; comma, semicolon and tab all
+/// separate (the most frequent of them is the separator), so this is an upper bound.
+fn header_width(bytes: &[u8], stop: usize) -> usize {
+    let (mut commas, mut semicolons, mut tabs) = (0usize, 0usize, 0usize);
+    let mut quoted = false;
+    for &b in bytes {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            b'\t' if !quoted => tabs += 1,
+            _ => {}
+        }
+        if commas.max(semicolons).max(tabs) >= stop {
+            break;
+        }
+    }
+    commas.max(semicolons).max(tabs) + 1
+}
+
+fn read_csv(bytes: &[u8], columns: &[Spec], max_rows: usize) -> Result<Columns, FileError> {
+    // A header of a million separators would become a million columns: count first.
+    let width = header_width(bytes, MAX_COLUMNS + 1);
+    if width > MAX_COLUMNS {
+        return Err(too_many_columns(width, true));
+    }
     let text = decode(bytes)?;
     let separator = sniff_separator(&text);
     let frame = CsvReadOptions::default()
@@ -225,38 +469,68 @@ fn read_csv(bytes: &[u8]) -> Result<Grid, FileError> {
         return Err(FileError::new("EMPTY_FILE", "the file is empty"));
     }
     if frame.width() > MAX_COLUMNS {
-        return Err(too_many_columns(frame.width()));
+        return Err(too_many_columns(frame.width(), false));
     }
-    let columns: Vec<Vec<Option<String>>> = frame
+    let texts: Vec<&StringChunked> = frame
         .columns()
         .iter()
-        .map(|c| {
-            c.as_materialized_series()
-                .str()
-                .map(|s| s.iter().map(|v| v.map(str::to_owned)).collect())
-                .unwrap_or_default()
-        })
+        .filter_map(|c| c.as_materialized_series().str().ok())
         .collect();
-    let height = frame.height();
-    let header = columns
+    let header: Vec<(usize, String)> = texts
         .iter()
-        .map(|c| c.first().cloned().flatten().unwrap_or_default())
+        .enumerate()
+        .map(|(i, c)| (i, c.get(0).unwrap_or_default().to_owned()))
         .collect();
-    let body = (1..height)
-        .map(|r| {
-            columns
-                .iter()
-                .map(|c| c.get(r).cloned().flatten())
-                .collect()
+    let wanted = positions(&header, columns)?;
+    // Trailing blank lines are not rows: the height ends at the last row with any text.
+    let rows = frame.height() - 1;
+    let height = texts
+        .iter()
+        .filter_map(|c| {
+            (1..=rows)
+                .rev()
+                .find(|&r| c.get(r).is_some_and(|v| !v.trim().is_empty()))
+        })
+        .max()
+        .unwrap_or(0);
+    if height > max_rows {
+        return Err(too_many_rows(height, max_rows));
+    }
+    let specs = columns
+        .iter()
+        .zip(wanted)
+        .filter_map(|(spec, position)| {
+            let column = texts.get(position?)?;
+            let cells = (1..=height)
+                .map(|r| column.get(r).map(str::to_owned))
+                .collect();
+            Some((spec.name, cells))
         })
         .collect();
-    Ok((header, body))
+    Ok(Columns { specs, height })
 }
 
-fn too_many_columns(width: usize) -> FileError {
+fn too_many_columns(width: usize, at_least: bool) -> FileError {
+    let width = if at_least {
+        format!("more than {}", width - 1)
+    } else {
+        width.to_string()
+    };
     FileError::new(
         "TOO_MANY_COLUMNS",
         format!("the file has {width} columns; the limit is {MAX_COLUMNS}"),
+    )
+}
+
+fn too_many_rows(rows: usize, max_rows: usize) -> FileError {
+    let rows = if rows > max_rows {
+        format!("more than {max_rows}")
+    } else {
+        rows.to_string()
+    };
+    FileError::new(
+        "TOO_MANY_ROWS",
+        format!("the file has {rows} rows; the limit is {max_rows}"),
     )
 }
 
@@ -271,65 +545,25 @@ fn sniff_separator(text: &str) -> u8 {
         .map_or(b',', |(sep, _)| sep)
 }
 
-fn frame(grid: Grid, columns: &[Spec], max_rows: usize) -> Result<Table, FileError> {
-    let (header, mut body) = grid;
-    if header.len() > MAX_COLUMNS {
-        return Err(too_many_columns(header.len()));
-    }
-    // Trailing blank lines are not rows.
-    while body.last().is_some_and(|r| {
-        r.iter()
-            .all(|c| c.as_deref().is_none_or(|c| c.trim().is_empty()))
-    }) {
-        body.pop();
-    }
-    if body.is_empty() {
+/// Checks the cells and builds the frame: every cell cleaned, none too long.
+fn finish(columns: Columns) -> Result<Table, FileError> {
+    if columns.height == 0 {
         return Err(FileError::new(
             "NO_ROWS",
             "the file has a header but no rows",
         ));
     }
-    if body.len() > max_rows {
-        return Err(FileError::new(
-            "TOO_MANY_ROWS",
-            format!("the file has {} rows; the limit is {max_rows}", body.len()),
-        ));
-    }
-    let keys: Vec<String> = header.iter().map(|h| header_key(h)).collect();
-    let mut series = Vec::new();
-    for column in columns {
-        let position = keys
-            .iter()
-            .position(|k| k == column.name || column.aliases.iter().any(|a| header_key(a) == *k));
-        let Some(position) = position else {
-            if column.required {
-                return Err(FileError {
-                    code: "MISSING_COLUMN",
-                    column: Some(column.name.to_owned()),
-                    message: format!(
-                        "the required column {} is missing (accepted headers: {}{})",
-                        column.name,
-                        column.name,
-                        column
-                            .aliases
-                            .iter()
-                            .map(|a| format!(", {a}"))
-                            .collect::<String>()
-                    ),
-                });
-            }
-            continue;
-        };
-        let mut values = Vec::with_capacity(body.len());
-        for (i, row) in body.iter().enumerate() {
-            let cell = row.get(position).cloned().flatten();
+    let mut series = Vec::with_capacity(columns.specs.len());
+    for (name, cells) in columns.specs {
+        let mut values = Vec::with_capacity(cells.len());
+        for (i, cell) in cells.into_iter().enumerate() {
             if cell
                 .as_ref()
-                .is_some_and(|c| c.chars().count() > MAX_CELL_CHARS)
+                .is_some_and(|c| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS)
             {
                 return Err(FileError {
                     code: "CELL_TOO_LONG",
-                    column: Some(column.name.to_owned()),
+                    column: Some(name.to_owned()),
                     message: format!(
                         "row {}: a cell is longer than {MAX_CELL_CHARS} characters",
                         i + 2
@@ -338,9 +572,9 @@ fn frame(grid: Grid, columns: &[Spec], max_rows: usize) -> Result<Table, FileErr
             }
             values.push(cell.as_deref().and_then(clean_text));
         }
-        series.push(Series::new(column.name.into(), values).into_column());
+        series.push(Series::new(name.into(), values).into_column());
     }
-    let frame = DataFrame::new(body.len(), series)
+    let frame = DataFrame::new(columns.height, series)
         .map_err(|e| FileError::new("UNREADABLE_FILE", e.to_string()))?;
     Ok(Table { frame })
 }

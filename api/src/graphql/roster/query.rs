@@ -216,6 +216,9 @@ impl RosterQuery {
     }
 
     /// The school's academic years, newest first.
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn academic_years(&self, ctx: &Context<'_>) -> ApiResult<Vec<AcademicYear>> {
         let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
         let rows = tx
@@ -228,6 +231,9 @@ impl RosterQuery {
     }
 
     /// The school's terms, in order (optionally of one academic year).
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
     async fn terms(
         &self,
         ctx: &Context<'_>,

@@ -14,6 +14,7 @@ use crate::{
     error::ApiResult,
     graphql::{
         context::{health_reads, loaders, require},
+        limits::{self, nested},
         loaders::load_error,
     },
 };
@@ -167,16 +168,33 @@ impl Student {
         crate::graphql::insights::of_student(ctx, &self.0).await
     }
     /// The student's grades, oldest first.
-    async fn grades(&self, ctx: &Context<'_>) -> ApiResult<Vec<Grade>> {
+    #[graphql(complexity = "limits::list_cost(first, nested::STUDENT_GRADES, child_complexity)")]
+    async fn grades(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 200).")] first: Option<i32>,
+    ) -> ApiResult<Vec<Grade>> {
+        let first = limits::nested_first(first, nested::STUDENT_GRADES)?;
         let rows = loaders(ctx)?
             .grades_by_student
             .load_one(self.0.id)
             .await
             .map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Grade).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .take(first)
+            .map(Grade)
+            .collect())
     }
     /// The student's guardians.
-    async fn guardians(&self, ctx: &Context<'_>) -> ApiResult<Vec<StudentGuardian>> {
+    #[graphql(complexity = "limits::list_cost(first, nested::STUDENT_GUARDIANS, child_complexity)")]
+    async fn guardians(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 20).")] first: Option<i32>,
+    ) -> ApiResult<Vec<StudentGuardian>> {
+        let first = limits::nested_first(first, nested::STUDENT_GUARDIANS)?;
         let loaders = loaders(ctx)?;
         let links = loaders
             .guardians_of_student
@@ -184,33 +202,56 @@ impl Student {
             .await
             .map_err(load_error)?
             .unwrap_or_default();
+        let links = &links[..links.len().min(first)];
         let guardians = loaders
             .guardian
             .load_many(links.iter().map(|l| l.guardian_id))
             .await
             .map_err(load_error)?;
         Ok(links
-            .into_iter()
+            .iter()
             .filter_map(|link| {
                 guardians
                     .get(&link.guardian_id)
                     .cloned()
-                    .map(|guardian| StudentGuardian { link, guardian })
+                    .map(|guardian| StudentGuardian {
+                        link: link.clone(),
+                        guardian,
+                    })
             })
             .collect())
     }
     /// The student's discipline incidents, oldest first.
-    async fn incidents(&self, ctx: &Context<'_>) -> ApiResult<Vec<Incident>> {
+    #[graphql(complexity = "limits::list_cost(first, nested::STUDENT_INCIDENTS, child_complexity)")]
+    async fn incidents(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 100).")] first: Option<i32>,
+    ) -> ApiResult<Vec<Incident>> {
+        let first = limits::nested_first(first, nested::STUDENT_INCIDENTS)?;
         let rows = loaders(ctx)?
             .incidents_by_student
             .load_one(self.0.id)
             .await
             .map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Incident).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .take(first)
+            .map(Incident)
+            .collect())
     }
     /// The student's health records. Needs `health:read`; every read is written to the audit
     /// log.
-    async fn health_records(&self, ctx: &Context<'_>) -> ApiResult<Vec<HealthRecord>> {
+    #[graphql(
+        complexity = "limits::list_cost(first, nested::STUDENT_HEALTH_RECORDS, child_complexity)"
+    )]
+    async fn health_records(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 100).")] first: Option<i32>,
+    ) -> ApiResult<Vec<HealthRecord>> {
+        let first = limits::nested_first(first, nested::STUDENT_HEALTH_RECORDS)?;
         require(ctx, Permission::HealthRead).await?;
         health_reads(ctx)?.record(self.0.id);
         let rows = loaders(ctx)?
@@ -221,11 +262,20 @@ impl Student {
         Ok(rows
             .unwrap_or_default()
             .into_iter()
+            .take(first)
             .map(HealthRecord)
             .collect())
     }
     /// The student's history from earlier years or schools.
-    async fn academic_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<AcademicHistory>> {
+    #[graphql(
+        complexity = "limits::list_cost(first, nested::STUDENT_ACADEMIC_HISTORY, child_complexity)"
+    )]
+    async fn academic_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 100).")] first: Option<i32>,
+    ) -> ApiResult<Vec<AcademicHistory>> {
+        let first = limits::nested_first(first, nested::STUDENT_ACADEMIC_HISTORY)?;
         let rows = loaders(ctx)?
             .history_by_student
             .load_one(self.0.id)
@@ -234,11 +284,20 @@ impl Student {
         Ok(rows
             .unwrap_or_default()
             .into_iter()
+            .take(first)
             .map(AcademicHistory)
             .collect())
     }
     /// The classes the student is enrolled in.
-    async fn enrollments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Enrollment>> {
+    #[graphql(
+        complexity = "limits::list_cost(first, nested::STUDENT_ENROLLMENTS, child_complexity)"
+    )]
+    async fn enrollments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 50).")] first: Option<i32>,
+    ) -> ApiResult<Vec<Enrollment>> {
+        let first = limits::nested_first(first, nested::STUDENT_ENROLLMENTS)?;
         let rows = loaders(ctx)?
             .enrollments_by_student
             .load_one(self.0.id)
@@ -247,11 +306,20 @@ impl Student {
         Ok(rows
             .unwrap_or_default()
             .into_iter()
+            .take(first)
             .map(Enrollment)
             .collect())
     }
     /// The student's attendance records, oldest first.
-    async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<Vec<AttendanceRecord>> {
+    #[graphql(
+        complexity = "limits::list_cost(first, nested::STUDENT_ATTENDANCE, child_complexity)"
+    )]
+    async fn attendance(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 200).")] first: Option<i32>,
+    ) -> ApiResult<Vec<AttendanceRecord>> {
+        let first = limits::nested_first(first, nested::STUDENT_ATTENDANCE)?;
         let rows = loaders(ctx)?
             .attendance_by_student
             .load_one(self.0.id)
@@ -260,6 +328,7 @@ impl Student {
         Ok(rows
             .unwrap_or_default()
             .into_iter()
+            .take(first)
             .map(AttendanceRecord)
             .collect())
     }
@@ -314,16 +383,33 @@ impl Class {
             .map(Subject))
     }
     /// The students whose homeroom this is, by name.
-    async fn students(&self, ctx: &Context<'_>) -> ApiResult<Vec<Student>> {
+    #[graphql(complexity = "limits::list_cost(first, nested::CLASS_STUDENTS, child_complexity)")]
+    async fn students(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 50).")] first: Option<i32>,
+    ) -> ApiResult<Vec<Student>> {
+        let first = limits::nested_first(first, nested::CLASS_STUDENTS)?;
         let rows = loaders(ctx)?
             .students_by_class
             .load_one(self.0.id)
             .await
             .map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Student).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .take(first)
+            .map(Student)
+            .collect())
     }
     /// The class's teachers.
-    async fn teachers(&self, ctx: &Context<'_>) -> ApiResult<Vec<Teacher>> {
+    #[graphql(complexity = "limits::list_cost(first, nested::CLASS_TEACHERS, child_complexity)")]
+    async fn teachers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 20).")] first: Option<i32>,
+    ) -> ApiResult<Vec<Teacher>> {
+        let first = limits::nested_first(first, nested::CLASS_TEACHERS)?;
         let loaders = loaders(ctx)?;
         let links = loaders
             .teachers_of_class
@@ -331,6 +417,7 @@ impl Class {
             .await
             .map_err(load_error)?
             .unwrap_or_default();
+        let links = &links[..links.len().min(first)];
         let teachers = loaders
             .teacher
             .load_many(links.iter().map(|l| l.teacher_id))
@@ -375,7 +462,13 @@ impl Teacher {
         self.0.phone.as_deref()
     }
     /// The classes the teacher teaches.
-    async fn classes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Class>> {
+    #[graphql(complexity = "limits::list_cost(first, nested::TEACHER_CLASSES, child_complexity)")]
+    async fn classes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 50).")] first: Option<i32>,
+    ) -> ApiResult<Vec<Class>> {
+        let first = limits::nested_first(first, nested::TEACHER_CLASSES)?;
         let loaders = loaders(ctx)?;
         let links = loaders
             .classes_of_teacher
@@ -383,6 +476,7 @@ impl Teacher {
             .await
             .map_err(load_error)?
             .unwrap_or_default();
+        let links = &links[..links.len().min(first)];
         let classes = loaders
             .class
             .load_many(links.iter().map(|l| l.class_id))
@@ -444,13 +538,24 @@ impl AcademicYear {
         self.0.is_current
     }
     /// The year's terms, in order.
-    async fn terms(&self, ctx: &Context<'_>) -> ApiResult<Vec<Term>> {
+    #[graphql(complexity = "limits::list_cost(first, nested::YEAR_TERMS, child_complexity)")]
+    async fn terms(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1,000; default 10).")] first: Option<i32>,
+    ) -> ApiResult<Vec<Term>> {
+        let first = limits::nested_first(first, nested::YEAR_TERMS)?;
         let rows = loaders(ctx)?
             .terms_by_year
             .load_one(self.0.id)
             .await
             .map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Term).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .take(first)
+            .map(Term)
+            .collect())
     }
 }
 
