@@ -115,6 +115,7 @@ impl AppState {
             limits.school_cost_per_minute,
             limits.school_heavy_jobs,
             limits.school_heavy_wait,
+            limits.school_concurrent_requests,
         );
         Self(Arc::new(AppInner {
             config,

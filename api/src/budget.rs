@@ -36,6 +36,8 @@ pub struct Budgets {
     heavy: Mutex<HashMap<SchoolId, Arc<Semaphore>>>,
     heavy_per_school: usize,
     heavy_wait: Duration,
+    in_flight: Mutex<HashMap<SchoolId, Arc<Semaphore>>>,
+    in_flight_per_school: usize,
 }
 
 impl std::fmt::Debug for Budgets {
@@ -44,6 +46,7 @@ impl std::fmt::Debug for Budgets {
             .field("per_minute", &self.per_minute)
             .field("heavy_per_school", &self.heavy_per_school)
             .field("heavy_wait", &self.heavy_wait)
+            .field("in_flight_per_school", &self.in_flight_per_school)
             .finish_non_exhaustive()
     }
 }
@@ -63,10 +66,33 @@ pub struct Charge {
 #[derive(Debug)]
 pub struct HeavyPermit(#[allow(dead_code)] OwnedSemaphorePermit);
 
+/// One of a school's places for a request in execution; returned on drop.
+#[derive(Debug)]
+pub struct Admission(#[allow(dead_code)] OwnedSemaphorePermit);
+
+/// The semaphore of `school` in `map`, made with `permits` on first use.
+fn semaphore(
+    map: &Mutex<HashMap<SchoolId, Arc<Semaphore>>>,
+    school: SchoolId,
+    permits: usize,
+) -> Result<Arc<Semaphore>, ApiError> {
+    let mut map = map.lock().map_err(ApiError::internal)?;
+    Ok(map
+        .entry(school)
+        .or_insert_with(|| Arc::new(Semaphore::new(permits)))
+        .clone())
+}
+
 impl Budgets {
-    /// Budgets of `per_minute` cost points and `heavy_per_school` concurrent heavy jobs per
-    /// school; a job waits at most `heavy_wait` for a permit.
-    pub fn new(per_minute: u32, heavy_per_school: usize, heavy_wait: Duration) -> Self {
+    /// Budgets of `per_minute` cost points, `heavy_per_school` concurrent heavy jobs (a job
+    /// waits at most `heavy_wait` for a permit) and `in_flight_per_school` requests in execution
+    /// per school.
+    pub fn new(
+        per_minute: u32,
+        heavy_per_school: usize,
+        heavy_wait: Duration,
+        in_flight_per_school: usize,
+    ) -> Self {
         let per_minute = per_minute.max(1);
         let quota = Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN));
         Self {
@@ -75,7 +101,21 @@ impl Budgets {
             heavy: Mutex::new(HashMap::new()),
             heavy_per_school: heavy_per_school.max(1),
             heavy_wait,
+            in_flight: Mutex::new(HashMap::new()),
+            in_flight_per_school: in_flight_per_school.max(1),
         }
+    }
+
+    /// Waits for one of `school`'s places for a request in execution: a school's requests never
+    /// hold more of the shared connections and cores than that, however many it sends; the
+    /// others wait their turn (within the request's time limit).
+    pub async fn admit(&self, school: SchoolId) -> Result<Admission, ApiError> {
+        let semaphore = semaphore(&self.in_flight, school, self.in_flight_per_school)?;
+        let permit = semaphore
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Admission(permit))
     }
 
     /// Charges `cost` points to `school`, or answers `RATE_LIMITED` with the seconds until the
@@ -105,13 +145,7 @@ impl Budgets {
     /// Waits (at most the configured time) for one of `school`'s heavy-work permits; when none
     /// frees up, answers `RATE_LIMITED`.
     pub async fn heavy(&self, school: SchoolId) -> Result<HeavyPermit, ApiError> {
-        let semaphore = {
-            let mut heavy = self.heavy.lock().map_err(ApiError::internal)?;
-            heavy
-                .entry(school)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.heavy_per_school)))
-                .clone()
-        };
+        let semaphore = semaphore(&self.heavy, school, self.heavy_per_school)?;
         match tokio::time::timeout(self.heavy_wait, semaphore.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(HeavyPermit(permit)),
             Ok(Err(e)) => Err(ApiError::internal(e)),
@@ -128,7 +162,7 @@ mod tests {
 
     #[test]
     fn each_school_is_charged_from_its_own_bucket() {
-        let budgets = Budgets::new(1_000, 1, Duration::from_millis(10));
+        let budgets = Budgets::new(1_000, 1, Duration::from_millis(10), 1);
         let (a, b) = (SchoolId::generate(), SchoolId::generate());
         let charge = budgets.charge(a, 600).unwrap();
         assert_eq!((charge.cost, charge.remaining), (600, 400));
@@ -141,7 +175,7 @@ mod tests {
 
     #[tokio::test]
     async fn heavy_permits_are_per_school_and_time_out() {
-        let budgets = Budgets::new(1_000, 1, Duration::from_millis(20));
+        let budgets = Budgets::new(1_000, 1, Duration::from_millis(20), 1);
         let (a, b) = (SchoolId::generate(), SchoolId::generate());
         let held = budgets.heavy(a).await.unwrap();
         assert!(matches!(
@@ -151,5 +185,24 @@ mod tests {
         budgets.heavy(b).await.unwrap();
         drop(held);
         budgets.heavy(a).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_school_waits_for_its_own_places_only() {
+        let budgets = Budgets::new(1_000, 1, Duration::from_millis(20), 2);
+        let (a, b) = (SchoolId::generate(), SchoolId::generate());
+        let _first = budgets.admit(a).await.unwrap();
+        let second = budgets.admit(a).await.unwrap();
+        let third = tokio::time::timeout(Duration::from_millis(50), budgets.admit(a)).await;
+        assert!(third.is_err(), "a third request of a waits");
+        tokio::time::timeout(Duration::from_millis(50), budgets.admit(b))
+            .await
+            .expect("b does not wait for a")
+            .unwrap();
+        drop(second);
+        tokio::time::timeout(Duration::from_millis(50), budgets.admit(a))
+            .await
+            .expect("a place of a freed up")
+            .unwrap();
     }
 }

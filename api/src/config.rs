@@ -71,6 +71,12 @@ pub struct Limits {
     /// Heavy jobs (imports, trainings, cold analytics, exports) one school may run at once
     /// (`SCHOOL_HEAVY_JOBS`).
     pub school_heavy_jobs: usize,
+    /// Requests of one school in execution at once; more wait their turn
+    /// (`SCHOOL_CONCURRENT_REQUESTS`).
+    pub school_concurrent_requests: usize,
+    /// The price from which a query is heavy work and takes one of its school's permits
+    /// (`HEAVY_QUERY_COST`).
+    pub heavy_query_cost: usize,
     /// How long a heavy job waits for one of its school's permits before `RATE_LIMITED`
     /// (`SCHOOL_HEAVY_WAIT_SECS`).
     pub school_heavy_wait: std::time::Duration,
@@ -87,9 +93,13 @@ pub struct Limits {
 /// Default [`Limits::query_max_cost`].
 pub const DEFAULT_QUERY_MAX_COST: usize = 1_000_000;
 /// Default [`Limits::school_cost_per_minute`].
-pub const DEFAULT_SCHOOL_COST_PER_MINUTE: u32 = 10_000_000;
+pub const DEFAULT_SCHOOL_COST_PER_MINUTE: u32 = 250_000_000;
 /// Default [`Limits::school_heavy_jobs`].
 pub const DEFAULT_SCHOOL_HEAVY_JOBS: usize = 2;
+/// Default [`Limits::school_concurrent_requests`]: half the database pool.
+pub const DEFAULT_SCHOOL_CONCURRENT_REQUESTS: usize = 8;
+/// Default [`Limits::heavy_query_cost`].
+pub const DEFAULT_HEAVY_QUERY_COST: usize = 100_000;
 /// Default [`Limits::school_heavy_wait`], in seconds.
 pub const DEFAULT_SCHOOL_HEAVY_WAIT_SECS: usize = 10;
 /// Default [`Limits::answer_max_bytes`].
@@ -107,6 +117,8 @@ impl Default for Limits {
             query_max_cost: DEFAULT_QUERY_MAX_COST,
             school_cost_per_minute: DEFAULT_SCHOOL_COST_PER_MINUTE,
             school_heavy_jobs: DEFAULT_SCHOOL_HEAVY_JOBS,
+            heavy_query_cost: DEFAULT_HEAVY_QUERY_COST,
+            school_concurrent_requests: DEFAULT_SCHOOL_CONCURRENT_REQUESTS,
             school_heavy_wait: std::time::Duration::from_secs(
                 DEFAULT_SCHOOL_HEAVY_WAIT_SECS as u64,
             ),
@@ -287,6 +299,11 @@ impl Config {
                 message: format!("at most {}", u32::MAX),
             })?,
             school_heavy_jobs: positive("SCHOOL_HEAVY_JOBS", DEFAULT_SCHOOL_HEAVY_JOBS)?,
+            heavy_query_cost: positive("HEAVY_QUERY_COST", DEFAULT_HEAVY_QUERY_COST)?,
+            school_concurrent_requests: positive(
+                "SCHOOL_CONCURRENT_REQUESTS",
+                DEFAULT_SCHOOL_CONCURRENT_REQUESTS,
+            )?,
             school_heavy_wait: seconds("SCHOOL_HEAVY_WAIT_SECS", DEFAULT_SCHOOL_HEAVY_WAIT_SECS)?,
             answer_max_bytes: positive("ANSWER_MAX_BYTES", DEFAULT_ANSWER_MAX_BYTES)?,
             request_timeout: seconds("REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT_SECS)?,

@@ -12,6 +12,7 @@ use tests::{As, TestApp, backend_tests, code, spawn_app, spawn_app_with};
 
 /// Two schools with an admin and a viewer each, and one class of three students in each.
 struct Schools {
+    a: entity::ids::SchoolId,
     a_admin: As,
     a_viewer: As,
     b_viewer: As,
@@ -19,7 +20,7 @@ struct Schools {
 
 async fn two_schools(app: &TestApp) -> Schools {
     let root = app.root().await;
-    app.create_school(&root, "school-a").await;
+    let a = app.create_school(&root, "school-a").await.parse().unwrap();
     app.create_school(&root, "school-b").await;
     let a_admin = app
         .member_token(&root, "school-a", "admin@a.test", "ADMIN")
@@ -45,6 +46,7 @@ async fn two_schools(app: &TestApp) -> Schools {
         }
     }
     Schools {
+        a,
         a_admin: As::token(&a_admin),
         a_viewer: As::token(&a_viewer),
         b_viewer: As::token(&b_viewer),
@@ -358,5 +360,30 @@ backend_tests! {
         println!("school A's 200 requests: {answered:?}; school B's latencies: {b_latencies:?}");
         assert_eq!(answered.get("QUERY_TOO_COMPLEX"), Some(&100), "{answered:?}");
         b_reads(&app, &schools.b_viewer).await;
+    }
+
+    async fn heavy_work_waits_for_its_own_schools_permits_and_is_refused_when_none_frees_up(backend) {
+        let app = spawn_app_with(backend, &[("SCHOOL_HEAVY_JOBS", "1"), ("SCHOOL_HEAVY_WAIT_SECS", "1")]).await;
+        let schools = two_schools(&app).await;
+        // School A's only permit is taken (as by a long import).
+        let held = app.state.budgets.heavy(schools.a).await.unwrap();
+        let expensive = "{ classes(first: 100) { nodes { students(first: 100) { grades(first: 20) { score } } } } }";
+        let cold = "{ analytics { overview { studentCount } } }";
+        for query in [expensive, cold] {
+            let started = Instant::now();
+            let (status, body) = app.gql(&schools.a_viewer, query, json!({})).await;
+            assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it waited for a permit");
+            assert_eq!(code(&body), "RATE_LIMITED", "{status} {body}");
+            assert!(body["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().is_some(), "{body}");
+        }
+        // School B's permits are its own.
+        for query in [expensive, cold] {
+            app.ok(&schools.b_viewer, query, json!({})).await;
+        }
+        // Once A's permit is back, A's work runs.
+        drop(held);
+        for query in [expensive, cold] {
+            app.ok(&schools.a_viewer, query, json!({})).await;
+        }
     }
 }

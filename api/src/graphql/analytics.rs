@@ -17,7 +17,7 @@ use crate::{
     auth::Permission,
     error::{ApiError, ApiResult},
     graphql::{
-        context::{loaders, require, scoped, state, tenant},
+        context::{heavy_work, loaders, require, scoped, state, tenant},
         loaders::load_error,
         roster::types::{AttendanceStatus, Class, Student, Subject, Teacher, Term},
     },
@@ -50,7 +50,7 @@ where
         return Ok(hit);
     }
     // Computing is heavy work: it waits for one of the school's permits.
-    let _permit = state(ctx)?.budgets.heavy(school).await?;
+    let _permit = heavy_work(ctx, school).await?;
     let tx = TenantTx::begin(&state(ctx)?.db, school).await?;
     let settings = analytics::settings(&tx).await?;
     // A write may have landed since the request was resolved.
@@ -660,7 +660,7 @@ async fn risk_table(ctx: &Context<'_>) -> ApiResult<Arc<analytics::RiskTable>> {
     // Computing the scores is heavy work: it waits for one of the school's permits.
     let _permit = match cached {
         true => None,
-        false => Some(state.budgets.heavy(tenant.school_id()).await?),
+        false => heavy_work(ctx, tenant.school_id()).await?,
     };
     Ok(loaders
         .risks(&state.analytics_cache, tenant.data_version)

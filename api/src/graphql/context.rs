@@ -153,3 +153,21 @@ pub fn health_reads<'a>(ctx: &Context<'a>) -> ApiResult<&'a HealthReads> {
     ctx.data::<HealthReads>()
         .map_err(|_| ApiError::internal("BUG: HealthReads missing for a resolved school"))
 }
+
+/// Marks a request that holds one of its school's heavy-work permits for its whole run (its
+/// price is over `HEAVY_QUERY_COST`): what it computes inside needs no second permit.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldsHeavyPermit;
+
+/// One of the school's heavy-work permits for work inside this request (cold analytics,
+/// training), unless the request already holds one. Waits at most the configured time, then
+/// `RATE_LIMITED`.
+pub async fn heavy_work(
+    ctx: &Context<'_>,
+    school: entity::ids::SchoolId,
+) -> ApiResult<Option<crate::budget::HeavyPermit>> {
+    if ctx.data_opt::<HoldsHeavyPermit>().is_some() {
+        return Ok(None);
+    }
+    Ok(Some(state(ctx)?.budgets.heavy(school).await?))
+}

@@ -17,14 +17,14 @@ use serde_json::json;
 use async_graphql::parser::types::{ExecutableDocument, Selection};
 
 use super::{
-    context::HealthReads,
+    context::{HealthReads, HoldsHeavyPermit},
     limits,
     loaders::{Gated, Loaders, PollGate},
 };
 use crate::{
     app::AppState,
     auth::Permission,
-    error::ErrorCode,
+    error::{ApiError, ErrorCode},
     services::audit,
     tenant::{self, RequestIdentity},
 };
@@ -260,13 +260,30 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
     let charge = match &tenant {
         Some((school, _)) => match state.budgets.charge(*school, cost) {
             Ok(charge) => Some(charge),
-            Err(refused) => {
-                let error: async_graphql::Error = refused.into();
-                return GqlResponse::from_errors(vec![error.into_server_error(Default::default())]);
-            }
+            Err(refused) => return refusal(refused),
         },
         None => None,
     };
+    // A school's requests run at most so many at a time; an expensive one is heavy work too.
+    let mut _admission = None;
+    if let Some((school, _)) = &tenant {
+        match state.budgets.admit(*school).await {
+            Ok(admission) => _admission = Some(admission),
+            Err(refused) => return refusal(refused),
+        }
+    }
+    let mut _permit = None;
+    if let Some((school, _)) = &tenant
+        && cost >= state.config.limits.heavy_query_cost as u64
+    {
+        match state.budgets.heavy(*school).await {
+            Ok(permit) => {
+                _permit = Some(permit);
+                request = request.data(HoldsHeavyPermit);
+            }
+            Err(refused) => return refusal(refused),
+        }
+    }
     if let Some(document) = document {
         request.set_parsed_query(document);
     }
@@ -308,6 +325,12 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
         .unwrap_or_default(),
     );
     response
+}
+
+/// A request refused by a budget, as a response.
+fn refusal(error: ApiError) -> GqlResponse {
+    let error: async_graphql::Error = error.into();
+    GqlResponse::from_errors(vec![error.into_server_error(Default::default())])
 }
 
 /// The identity the upload gate resolved, handed to the handler once.

@@ -12,7 +12,7 @@ use crate::{
     auth::Permission,
     error::{ApiError, ApiResult},
     graphql::{
-        context::{loaders, require, scoped, state},
+        context::{heavy_work, loaders, require, scoped},
         loaders::load_error,
         roster::types::Student,
     },
@@ -266,7 +266,7 @@ impl InsightsMutation {
         // Training is heavy work: it waits for one of the school's permits (before it holds a
         // connection).
         let school = require(ctx, Permission::MlTrain).await?.school_id();
-        let _permit = state(ctx)?.budgets.heavy(school).await?;
+        let _permit = heavy_work(ctx, school).await?;
         let (tenant, tx) = scoped(ctx, Permission::MlTrain).await?;
         let features = insights::features(&tx, None).await?;
         let trained = tokio::task::spawn_blocking(move || ml::train(&features))

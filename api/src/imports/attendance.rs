@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
 use super::{
     Outcome, Problems, RowAction, parse,
-    students::chunks,
+    students::chunk_size,
     table::{Spec, Table, header_key},
 };
 
@@ -188,23 +188,26 @@ pub async fn import(
     let written = write(&problems);
     if written {
         let now = Utc::now();
+        let new_record = |row: &Row| attendance_record::ActiveModel {
+            id: Set(AttendanceRecordId::generate()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            student_id: Set(row.student),
+            class_id: Set(None),
+            date: Set(row.date),
+            period: Set(row.period),
+            status: Set(row.status),
+            note: Set(row.note.clone()),
+            recorded_by_teacher_id: Set(None),
+            ..Default::default()
+        };
+        // Updates first, then the new rows a chunk at a time: only one chunk of active models
+        // is held at once.
         let mut inserts = Vec::new();
         for (row, action) in rows.iter().zip(&actions) {
             let Some((row, current)) = row else { continue };
             match (action, current) {
-                (RowAction::Insert, _) => inserts.push(attendance_record::ActiveModel {
-                    id: Set(AttendanceRecordId::generate()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    student_id: Set(row.student),
-                    class_id: Set(None),
-                    date: Set(row.date),
-                    period: Set(row.period),
-                    status: Set(row.status),
-                    note: Set(row.note.clone()),
-                    recorded_by_teacher_id: Set(None),
-                    ..Default::default()
-                }),
+                (RowAction::Insert, _) => inserts.push(row),
                 (RowAction::Update, Some(current)) => {
                     let mut next = (*current).clone();
                     next.status = row.status;
@@ -218,9 +221,10 @@ pub async fn import(
                 _ => {}
             }
         }
-        for chunk in chunks::<attendance_record::Entity, _>(inserts) {
+        for chunk in inserts.chunks(chunk_size::<attendance_record::Entity>()) {
             let n = chunk.len();
-            tx.insert_many(chunk).await?;
+            tx.insert_many(chunk.iter().map(|row| new_record(row)).collect())
+                .await?;
             progress.advance(n);
         }
     }

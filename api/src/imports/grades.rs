@@ -18,7 +18,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
 use super::{
     Outcome, Problems, RowAction, parse,
-    students::chunks,
+    students::chunk_size,
     table::{Spec, Table, header_key},
 };
 
@@ -387,6 +387,28 @@ pub async fn import(
             }
         }
         tx.insert_many(new_assessments).await?;
+        let new_grade = |row: &Row, assessment_id: Option<AssessmentId>| grade::ActiveModel {
+            id: Set(GradeId::generate()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            external_id: Set(row.external_id.clone()),
+            status: Set(RecordStatus::Active),
+            student_id: Set(row.student),
+            subject_id: Set(row.subject),
+            term_id: Set(row.term),
+            assessment_id: Set(assessment_id),
+            class_id: Set(None),
+            teacher_id: Set(None),
+            category: Set(row.category),
+            score: Set(row.score),
+            max_score: Set(row.max_score),
+            graded_on: Set(row.graded_on),
+            is_final: Set(row.category == Some(GradeCategory::Final)),
+            comment: Set(row.comment.clone()),
+            ..Default::default()
+        };
+        // Updates first, then the new rows a chunk at a time: only one chunk of active models
+        // is held at once.
         let mut inserts = Vec::new();
         for (row, action) in rows.iter().zip(&actions) {
             let Some((row, current)) = row else { continue };
@@ -396,26 +418,7 @@ pub async fn import(
                 .and_then(|t| assessment_ids.get(&(row.subject, row.term, t.clone())))
                 .copied();
             match (action, current) {
-                (RowAction::Insert, _) => inserts.push(grade::ActiveModel {
-                    id: Set(GradeId::generate()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    external_id: Set(row.external_id.clone()),
-                    status: Set(RecordStatus::Active),
-                    student_id: Set(row.student),
-                    subject_id: Set(row.subject),
-                    term_id: Set(row.term),
-                    assessment_id: Set(assessment_id),
-                    class_id: Set(None),
-                    teacher_id: Set(None),
-                    category: Set(row.category),
-                    score: Set(row.score),
-                    max_score: Set(row.max_score),
-                    graded_on: Set(row.graded_on),
-                    is_final: Set(row.category == Some(GradeCategory::Final)),
-                    comment: Set(row.comment.clone()),
-                    ..Default::default()
-                }),
+                (RowAction::Insert, _) => inserts.push((row, assessment_id)),
                 (RowAction::Update, Some(current)) => {
                     let mut next = (*current).clone();
                     apply(&mut next, row);
@@ -426,9 +429,13 @@ pub async fn import(
                 _ => {}
             }
         }
-        for chunk in chunks::<grade::Entity, _>(inserts) {
+        for chunk in inserts.chunks(chunk_size::<grade::Entity>()) {
             let n = chunk.len();
-            tx.insert_many(chunk).await?;
+            let models = chunk
+                .iter()
+                .map(|(row, assessment)| new_grade(row, *assessment))
+                .collect();
+            tx.insert_many(models).await?;
             progress.advance(n);
         }
     }

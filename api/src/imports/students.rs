@@ -246,25 +246,28 @@ pub async fn import(
     let written = write(&problems);
     if written {
         let now = Utc::now();
+        let new_student = |row: &Row| student::ActiveModel {
+            id: Set(StudentId::generate()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            external_id: Set(row.external_id.clone()),
+            status: Set(RecordStatus::Active),
+            student_tz: Set(row.tz.clone()),
+            first_name: Set(row.first_name.clone()),
+            last_name: Set(row.last_name.clone()),
+            grade_level: Set(row.grade_level),
+            class_id: Set(row.class_id),
+            birth_date: Set(row.birth_date),
+            gender: Set(None),
+            email: Set(row.email.clone()),
+            ..Default::default()
+        };
+        // Updates first, then the new rows a chunk at a time: only one chunk of active models
+        // is held at once.
         let mut inserts = Vec::new();
         for (row, action) in rows.iter().zip(&actions) {
             match (row, action) {
-                (Some((row, None)), RowAction::Insert) => inserts.push(student::ActiveModel {
-                    id: Set(StudentId::generate()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    external_id: Set(row.external_id.clone()),
-                    status: Set(RecordStatus::Active),
-                    student_tz: Set(row.tz.clone()),
-                    first_name: Set(row.first_name.clone()),
-                    last_name: Set(row.last_name.clone()),
-                    grade_level: Set(row.grade_level),
-                    class_id: Set(row.class_id),
-                    birth_date: Set(row.birth_date),
-                    gender: Set(None),
-                    email: Set(row.email.clone()),
-                    ..Default::default()
-                }),
+                (Some((row, None)), RowAction::Insert) => inserts.push(row),
                 (Some((row, Some(current))), RowAction::Update) => {
                     let mut next = merged(current, row);
                     next.updated_at = now;
@@ -274,9 +277,10 @@ pub async fn import(
                 _ => {}
             }
         }
-        for chunk in chunks::<student::Entity, _>(inserts) {
+        for chunk in inserts.chunks(chunk_size::<student::Entity>()) {
             let n = chunk.len();
-            tx.insert_many(chunk).await?;
+            tx.insert_many(chunk.iter().map(|row| new_student(row)).collect())
+                .await?;
             progress.advance(n);
         }
     }
@@ -306,10 +310,15 @@ fn merged(current: &student::Model, row: &Row) -> student::Model {
 /// Bind parameters per multi-row insert: under SQLite's limit (32,766) and PostgreSQL's (65,535).
 pub const INSERT_PARAMETERS: usize = 30_000;
 
+/// How many rows of entity `E` fit one multi-row insert.
+pub fn chunk_size<E: sea_orm::EntityTrait>() -> usize {
+    use sea_orm::Iterable;
+    (INSERT_PARAMETERS / E::Column::iter().count().max(1)).max(1)
+}
+
 /// Splits `rows` of entity `E` into chunks that each fit one multi-row insert.
 pub fn chunks<E: sea_orm::EntityTrait, T>(rows: Vec<T>) -> Vec<Vec<T>> {
-    use sea_orm::Iterable;
-    let size = (INSERT_PARAMETERS / E::Column::iter().count().max(1)).max(1);
+    let size = chunk_size::<E>();
     let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {

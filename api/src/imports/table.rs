@@ -109,12 +109,17 @@ pub fn read(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(FileError::new("EMPTY_FILE", "the file is empty"));
     }
-    let columns = if is_zip(bytes) {
-        read_xlsx(bytes, file_name, columns, max_rows, max_unpacked)?
+    if is_zip(bytes) {
+        finish(read_xlsx(
+            bytes,
+            file_name,
+            columns,
+            max_rows,
+            max_unpacked,
+        )?)
     } else {
-        read_csv(bytes, columns, max_rows)?
-    };
-    finish(columns)
+        read_csv(bytes, columns, max_rows)
+    }
 }
 
 /// Whether `bytes` is a zip (an XLSX workbook) rather than CSV text.
@@ -374,7 +379,7 @@ fn cell_text(cell: &Data) -> Option<String> {
 
 /// Decodes CSV bytes: UTF-8 (a byte-order mark is dropped), else Windows-1255 as Hebrew Excel
 /// saves it. Text with NUL bytes or other control characters is binary, not CSV.
-fn decode(bytes: &[u8]) -> Result<String, FileError> {
+fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, FileError> {
     // Control bytes other than tab and line ends appear in no CSV: this is binary data.
     let binary = bytes
         .iter()
@@ -393,7 +398,7 @@ fn decode(bytes: &[u8]) -> Result<String, FileError> {
         ));
     }
     let text = match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)) {
-        Ok(text) => text.to_owned(),
+        Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => {
             let (text, had_errors) = encoding_rs::WINDOWS_1255.decode_without_bom_handling(bytes);
             if had_errors {
@@ -402,7 +407,7 @@ fn decode(bytes: &[u8]) -> Result<String, FileError> {
                     "the file is neither UTF-8 nor Windows-1255 text",
                 ));
             }
-            text.into_owned()
+            text
         }
     };
     let controls = text
@@ -440,7 +445,7 @@ fn header_width(bytes: &[u8], stop: usize) -> usize {
     commas.max(semicolons).max(tabs) + 1
 }
 
-fn read_csv(bytes: &[u8], columns: &[Spec], max_rows: usize) -> Result<Columns, FileError> {
+fn read_csv(bytes: &[u8], columns: &[Spec], max_rows: usize) -> Result<Table, FileError> {
     // A header of a million separators would become a million columns: count first.
     let width = header_width(bytes, MAX_COLUMNS + 1);
     if width > MAX_COLUMNS {
@@ -453,7 +458,7 @@ fn read_csv(bytes: &[u8], columns: &[Spec], max_rows: usize) -> Result<Columns, 
         .with_infer_schema_length(Some(0))
         .with_raise_if_empty(false)
         .map_parse_options(|o| o.with_separator(separator).with_missing_is_null(true))
-        .into_reader_with_file_handle(Cursor::new(text.into_bytes()))
+        .into_reader_with_file_handle(Cursor::new(text.as_bytes()))
         .finish()
         .map_err(|e| {
             if e.to_string().contains("more fields") {
@@ -496,18 +501,21 @@ fn read_csv(bytes: &[u8], columns: &[Spec], max_rows: usize) -> Result<Columns, 
     if height > max_rows {
         return Err(too_many_rows(height, max_rows));
     }
-    let specs = columns
-        .iter()
-        .zip(wanted)
-        .filter_map(|(spec, position)| {
-            let column = texts.get(position?)?;
-            let cells = (1..=height)
-                .map(|r| column.get(r).map(str::to_owned))
-                .collect();
-            Some((spec.name, cells))
-        })
-        .collect();
-    Ok(Columns { specs, height })
+    if height == 0 {
+        return Err(no_rows());
+    }
+    // Each recognised column is cleaned straight from the frame's cells into a new column: no
+    // copy of the file's cells is made on the way.
+    let mut series = Vec::new();
+    for (spec, position) in columns.iter().zip(wanted) {
+        let Some(column) = position.and_then(|p| texts.get(p)) else {
+            continue;
+        };
+        series.push(clean_column(spec.name, || {
+            (1..=height).map(|r| column.get(r))
+        })?);
+    }
+    table(height, series)
 }
 
 fn too_many_columns(width: usize, at_least: bool) -> FileError {
@@ -548,33 +556,43 @@ fn sniff_separator(text: &str) -> u8 {
 /// Checks the cells and builds the frame: every cell cleaned, none too long.
 fn finish(columns: Columns) -> Result<Table, FileError> {
     if columns.height == 0 {
-        return Err(FileError::new(
-            "NO_ROWS",
-            "the file has a header but no rows",
-        ));
+        return Err(no_rows());
     }
     let mut series = Vec::with_capacity(columns.specs.len());
-    for (name, cells) in columns.specs {
-        let mut values = Vec::with_capacity(cells.len());
-        for (i, cell) in cells.into_iter().enumerate() {
-            if cell
-                .as_ref()
-                .is_some_and(|c| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS)
-            {
-                return Err(FileError {
-                    code: "CELL_TOO_LONG",
-                    column: Some(name.to_owned()),
-                    message: format!(
-                        "row {}: a cell is longer than {MAX_CELL_CHARS} characters",
-                        i + 2
-                    ),
-                });
-            }
-            values.push(cell.as_deref().and_then(clean_text));
-        }
-        series.push(Series::new(name.into(), values).into_column());
+    for (name, cells) in &columns.specs {
+        series.push(clean_column(name, || cells.iter().map(Option::as_deref))?);
     }
-    let frame = DataFrame::new(columns.height, series)
+    table(columns.height, series)
+}
+
+fn no_rows() -> FileError {
+    FileError::new("NO_ROWS", "the file has a header but no rows")
+}
+
+/// The cells `cells()` gives, cleaned, as the text column `name`; refuses a cell over
+/// [`MAX_CELL_CHARS`]. The cells are read twice (checked, then cleaned) rather than copied.
+fn clean_column<'a, I>(name: &'static str, cells: impl Fn() -> I) -> Result<Column, FileError>
+where
+    I: Iterator<Item = Option<&'a str>>,
+{
+    let too_long = |c: &str| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS;
+    if let Some(i) = cells().position(|c| c.is_some_and(too_long)) {
+        return Err(FileError {
+            code: "CELL_TOO_LONG",
+            column: Some(name.to_owned()),
+            message: format!(
+                "row {}: a cell is longer than {MAX_CELL_CHARS} characters",
+                i + 2
+            ),
+        });
+    }
+    let cleaned =
+        StringChunked::from_iter_options(name.into(), cells().map(|c| c.and_then(clean_text)));
+    Ok(cleaned.into_series().into_column())
+}
+
+fn table(height: usize, series: Vec<Column>) -> Result<Table, FileError> {
+    let frame = DataFrame::new(height, series)
         .map_err(|e| FileError::new("UNREADABLE_FILE", e.to_string()))?;
     Ok(Table { frame })
 }
