@@ -64,6 +64,8 @@ pub struct AppInner {
     pub analytics_cache: crate::insights::cache::AnalyticsCache,
     /// Each school's cost points and heavy-work permits.
     pub budgets: crate::budget::Budgets,
+    /// Where expensive queries run.
+    pub heavy_lane: crate::budget::HeavyLane,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -84,7 +86,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// State over an open, migrated database.
-    pub fn new(config: Config, mut db: DatabaseConnection) -> Self {
+    pub fn new(config: Config, mut db: DatabaseConnection) -> std::io::Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -117,7 +119,8 @@ impl AppState {
             limits.school_heavy_wait,
             limits.school_concurrent_requests,
         );
-        Self(Arc::new(AppInner {
+        let heavy_lane = crate::budget::HeavyLane::new(limits.heavy_lane_threads)?;
+        Ok(Self(Arc::new(AppInner {
             config,
             db,
             schema,
@@ -127,7 +130,8 @@ impl AppState {
             import_events: crate::imports::ImportEvents::default(),
             analytics_cache,
             budgets,
-        }))
+            heavy_lane,
+        })))
     }
 }
 
@@ -272,7 +276,7 @@ impl Application {
         tracing::info!(database = %redact_url(&config.database_url), "database ready");
         Ok(Self {
             listener,
-            state: AppState::new(config, runtime),
+            state: AppState::new(config, runtime)?,
         })
     }
 

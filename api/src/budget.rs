@@ -206,3 +206,47 @@ mod tests {
             .unwrap();
     }
 }
+
+/// The threads expensive queries run on, apart from the server's own: however many schools
+/// send expensive queries at once, they share these threads, and everyday requests keep the
+/// server's threads.
+pub struct HeavyLane(Option<tokio::runtime::Runtime>);
+
+impl std::fmt::Debug for HeavyLane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeavyLane").finish_non_exhaustive()
+    }
+}
+
+impl HeavyLane {
+    /// A lane of `threads` threads.
+    pub fn new(threads: usize) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("heavy-lane")
+            .enable_all()
+            .build()?;
+        Ok(Self(Some(runtime)))
+    }
+
+    /// Runs `work` on the lane and waits for it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        match &self.0 {
+            Some(runtime) => runtime.spawn(work).await.map_err(ApiError::internal),
+            None => Err(ApiError::internal("the heavy lane has stopped")),
+        }
+    }
+}
+
+impl Drop for HeavyLane {
+    fn drop(&mut self) {
+        // The server may stop inside another runtime, where a runtime cannot be dropped
+        // blocking.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

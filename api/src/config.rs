@@ -74,6 +74,9 @@ pub struct Limits {
     /// Requests of one school in execution at once; more wait their turn
     /// (`SCHOOL_CONCURRENT_REQUESTS`).
     pub school_concurrent_requests: usize,
+    /// Threads that expensive queries (priced from `heavy_query_cost`) run on, apart from the
+    /// server's (`HEAVY_LANE_THREADS`).
+    pub heavy_lane_threads: usize,
     /// The price from which a query is heavy work and takes one of its school's permits
     /// (`HEAVY_QUERY_COST`).
     pub heavy_query_cost: usize,
@@ -98,6 +101,8 @@ pub const DEFAULT_SCHOOL_COST_PER_MINUTE: u32 = 250_000_000;
 pub const DEFAULT_SCHOOL_HEAVY_JOBS: usize = 2;
 /// Default [`Limits::school_concurrent_requests`]: half the database pool.
 pub const DEFAULT_SCHOOL_CONCURRENT_REQUESTS: usize = 8;
+/// Default [`Limits::heavy_lane_threads`].
+pub const DEFAULT_HEAVY_LANE_THREADS: usize = 1;
 /// Default [`Limits::heavy_query_cost`].
 pub const DEFAULT_HEAVY_QUERY_COST: usize = 100_000;
 /// Default [`Limits::school_heavy_wait`], in seconds.
@@ -119,6 +124,7 @@ impl Default for Limits {
             school_heavy_jobs: DEFAULT_SCHOOL_HEAVY_JOBS,
             heavy_query_cost: DEFAULT_HEAVY_QUERY_COST,
             school_concurrent_requests: DEFAULT_SCHOOL_CONCURRENT_REQUESTS,
+            heavy_lane_threads: DEFAULT_HEAVY_LANE_THREADS,
             school_heavy_wait: std::time::Duration::from_secs(
                 DEFAULT_SCHOOL_HEAVY_WAIT_SECS as u64,
             ),
@@ -304,6 +310,7 @@ impl Config {
                 "SCHOOL_CONCURRENT_REQUESTS",
                 DEFAULT_SCHOOL_CONCURRENT_REQUESTS,
             )?,
+            heavy_lane_threads: positive("HEAVY_LANE_THREADS", DEFAULT_HEAVY_LANE_THREADS)?,
             school_heavy_wait: seconds("SCHOOL_HEAVY_WAIT_SECS", DEFAULT_SCHOOL_HEAVY_WAIT_SECS)?,
             answer_max_bytes: positive("ANSWER_MAX_BYTES", DEFAULT_ANSWER_MAX_BYTES)?,
             request_timeout: seconds("REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT_SECS)?,

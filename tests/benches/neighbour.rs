@@ -3,7 +3,7 @@
 //! fast as it can from several connections.
 //!
 //! `cargo bench -p tests --bench neighbour` (SQLite; `BENCH_BACKEND=postgres` for PostgreSQL at
-//! `TEST_DATABASE_URL`). `BENCH_ITERATIONS` sets school B's requests per phase (default 400),
+//! `TEST_DATABASE_URL`). `BENCH_ITERATIONS` sets school B's requests per phase (default 2,000),
 //! `BENCH_ATTACKERS` school A's connections (default 8).
 //!
 //! The server, school A's clients and school B's client share this process (and its two worker
@@ -97,7 +97,7 @@ async fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let iterations = setting("BENCH_ITERATIONS", 400);
+    let iterations = setting("BENCH_ITERATIONS", 2_000);
     let attackers = setting("BENCH_ATTACKERS", 8);
     let app = Arc::new(spawn_app(backend).await);
     let a = admin_of(&app, "תיכון הרצל", "school-a", 600).await;

@@ -39,7 +39,7 @@ backend_tests! {
     async fn ready_answers_503_while_migrations_are_pending(backend) {
         let db = TestDb::empty(backend).await;
         let config = Config::from_lookup(|name| (name == "DATABASE_URL").then(|| db.url.clone())).unwrap();
-        let router = app::router(app::AppState::new(config, db.conn.clone()));
+        let router = app::router(app::AppState::new(config, db.conn.clone()).unwrap());
         let response = router
             .oneshot(axum::http::Request::get("/ready").body(Body::empty()).unwrap())
             .await

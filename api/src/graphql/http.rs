@@ -43,12 +43,14 @@ pub async fn graphql_handler(
         .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
         .unwrap_or_default();
     let resolved = resolved.and_then(|Extension(r)| r.take());
+    let heavy = std::sync::atomic::AtomicBool::new(false);
     let call = Call {
         state: &state,
         headers: &headers,
         method: &method,
         client,
         resolved,
+        heavy: &heavy,
     };
     let (response, batched) = match request.into_inner() {
         BatchRequest::Single(request) => (run(call, request).await, false),
@@ -95,7 +97,24 @@ pub async fn graphql_handler(
     } else {
         BatchResponse::Single(response)
     };
-    let mut http = answer(response, state.config.limits.answer_max_bytes, batched);
+    let limit = state.config.limits.answer_max_bytes;
+    // An expensive query's answer is written out on the heavy lane too.
+    let mut http = if heavy.load(std::sync::atomic::Ordering::Relaxed) {
+        match state
+            .heavy_lane
+            .run(async move { answer(response, limit, batched) })
+            .await
+        {
+            Ok(http) => http,
+            Err(_) => refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalServerError,
+                "internal server error".to_owned(),
+            ),
+        }
+    } else {
+        answer(response, limit, batched)
+    };
     if unauthenticated {
         *http.status_mut() = StatusCode::UNAUTHORIZED;
         http.headers_mut()
@@ -198,6 +217,8 @@ struct Call<'a> {
     client: String,
     /// The identity, when the gate already resolved it (an upload).
     resolved: Option<RequestIdentity>,
+    /// Set when the request ran on the heavy lane.
+    heavy: &'a std::sync::atomic::AtomicBool,
 }
 
 async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
@@ -295,7 +316,20 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
             .data(Loaders::new(&state.db, *school, &gate))
             .data(health_reads.clone());
     }
-    let mut response = Gated::new(state.schema.execute(request.data(identity)), gate).await;
+    let request = request.data(identity);
+    // An expensive query runs on the heavy lane's threads, leaving the server's to everyday
+    // requests (of every school).
+    let mut response = if _permit.is_some() {
+        call.heavy.store(true, std::sync::atomic::Ordering::Relaxed);
+        let schema = state.schema.clone();
+        let work = async move { Gated::new(schema.execute(request), gate).await };
+        match state.heavy_lane.run(work).await {
+            Ok(response) => response,
+            Err(failed) => return refusal(failed),
+        }
+    } else {
+        Gated::new(state.schema.execute(request), gate).await
+    };
     if let Some((school, actor)) = tenant {
         let students = health_reads.take();
         if !students.is_empty() {
