@@ -156,57 +156,6 @@ impl Budgets {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_school_is_charged_from_its_own_bucket() {
-        let budgets = Budgets::new(1_000, 1, Duration::from_millis(10), 1);
-        let (a, b) = (SchoolId::generate(), SchoolId::generate());
-        let charge = budgets.charge(a, 600).unwrap();
-        assert_eq!((charge.cost, charge.remaining), (600, 400));
-        let Err(ApiError::RateLimited { retry_after_secs }) = budgets.charge(a, 600) else {
-            panic!("the second charge is over a's budget")
-        };
-        assert!((1..=60).contains(&retry_after_secs), "{retry_after_secs}");
-        assert_eq!(budgets.charge(b, 1_000).unwrap().remaining, 0);
-    }
-
-    #[tokio::test]
-    async fn heavy_permits_are_per_school_and_time_out() {
-        let budgets = Budgets::new(1_000, 1, Duration::from_millis(20), 1);
-        let (a, b) = (SchoolId::generate(), SchoolId::generate());
-        let held = budgets.heavy(a).await.unwrap();
-        assert!(matches!(
-            budgets.heavy(a).await,
-            Err(ApiError::RateLimited { .. })
-        ));
-        budgets.heavy(b).await.unwrap();
-        drop(held);
-        budgets.heavy(a).await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_school_waits_for_its_own_places_only() {
-        let budgets = Budgets::new(1_000, 1, Duration::from_millis(20), 2);
-        let (a, b) = (SchoolId::generate(), SchoolId::generate());
-        let _first = budgets.admit(a).await.unwrap();
-        let second = budgets.admit(a).await.unwrap();
-        let third = tokio::time::timeout(Duration::from_millis(50), budgets.admit(a)).await;
-        assert!(third.is_err(), "a third request of a waits");
-        tokio::time::timeout(Duration::from_millis(50), budgets.admit(b))
-            .await
-            .expect("b does not wait for a")
-            .unwrap();
-        drop(second);
-        tokio::time::timeout(Duration::from_millis(50), budgets.admit(a))
-            .await
-            .expect("a place of a freed up")
-            .unwrap();
-    }
-}
-
 /// The threads expensive queries run on, apart from the server's own: however many schools
 /// send expensive queries at once, they share these threads, and everyday requests keep the
 /// server's threads.
@@ -248,5 +197,66 @@ impl Drop for HeavyLane {
         if let Some(runtime) = self.0.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_school_is_charged_from_its_own_bucket() {
+        let budgets = Budgets::new(1_000, 1, Duration::from_millis(10), 1);
+        let (a, b) = (SchoolId::generate(), SchoolId::generate());
+        let charge = budgets.charge(a, 600).unwrap();
+        assert_eq!((charge.cost, charge.remaining), (600, 400));
+        let Err(ApiError::RateLimited { retry_after_secs }) = budgets.charge(a, 600) else {
+            panic!("the second charge is over a's budget")
+        };
+        assert!((1..=60).contains(&retry_after_secs), "{retry_after_secs}");
+        assert_eq!(budgets.charge(b, 1_000).unwrap().remaining, 0);
+    }
+
+    #[tokio::test]
+    async fn heavy_permits_are_per_school_and_time_out() {
+        let budgets = Budgets::new(1_000, 1, Duration::from_millis(20), 1);
+        let (a, b) = (SchoolId::generate(), SchoolId::generate());
+        let held = budgets.heavy(a).await.unwrap();
+        assert!(matches!(
+            budgets.heavy(a).await,
+            Err(ApiError::RateLimited { .. })
+        ));
+        budgets.heavy(b).await.unwrap();
+        drop(held);
+        budgets.heavy(a).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_heavy_lane_runs_work_on_its_own_threads() {
+        let lane = HeavyLane::new(1).unwrap();
+        let name = lane
+            .run(async { std::thread::current().name().map(str::to_owned) })
+            .await
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("heavy-lane"));
+    }
+
+    #[tokio::test]
+    async fn a_school_waits_for_its_own_places_only() {
+        let budgets = Budgets::new(1_000, 1, Duration::from_millis(20), 2);
+        let (a, b) = (SchoolId::generate(), SchoolId::generate());
+        let _first = budgets.admit(a).await.unwrap();
+        let second = budgets.admit(a).await.unwrap();
+        let third = tokio::time::timeout(Duration::from_millis(50), budgets.admit(a)).await;
+        assert!(third.is_err(), "a third request of a waits");
+        tokio::time::timeout(Duration::from_millis(50), budgets.admit(b))
+            .await
+            .expect("b does not wait for a")
+            .unwrap();
+        drop(second);
+        tokio::time::timeout(Duration::from_millis(50), budgets.admit(a))
+            .await
+            .expect("a place of a freed up")
+            .unwrap();
     }
 }
