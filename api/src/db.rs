@@ -24,7 +24,7 @@ pub async fn connect_for_migrations(url: &str) -> Result<DatabaseConnection, DbE
     if is_postgres(url) {
         return connect(url).await;
     }
-    connect_with(url, None, 1).await
+    connect_with(url, None, 1, 1).await
 }
 
 /// Whether `url` is a PostgreSQL URL.
@@ -36,23 +36,37 @@ pub fn is_postgres(url: &str) -> bool {
 /// owner's URL with every connection switched to the restricted role (`role` is set in the
 /// connection's start-up options, so it holds for the whole session and for every statement).
 pub async fn connect_runtime(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    // On PostgreSQL every connection is opened up front, by the pool's own task on the server's
+    // runtime. A connection opened on demand belongs to the runtime of the request that opened
+    // it: opened on the heavy lane, its replies would wait while the lane is busy with an
+    // expensive query, whichever school's request uses it next.
     match &config.database_app_url {
-        Some(url) => connect_as(url, None).await,
+        Some(url) => connect_with(url, None, POOL_SIZE, POOL_SIZE).await,
         None if is_postgres(&config.database_url) => {
-            connect_as(&config.database_url, Some(RUNTIME_ROLE)).await
+            connect_with(
+                &config.database_url,
+                Some(RUNTIME_ROLE),
+                POOL_SIZE,
+                POOL_SIZE,
+            )
+            .await
         }
         None => connect_as(&config.database_url, None).await,
     }
 }
 
+/// Connections in the service's pool.
+const POOL_SIZE: u32 = 16;
+
 async fn connect_as(url: &str, role: Option<&'static str>) -> Result<DatabaseConnection, DbErr> {
-    connect_with(url, role, 16).await
+    connect_with(url, role, POOL_SIZE, 1).await
 }
 
 async fn connect_with(
     url: &str,
     role: Option<&'static str>,
     max_connections: u32,
+    min_connections: u32,
 ) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(url)
         && let Some(dir) = path.parent()
@@ -68,7 +82,7 @@ async fn connect_with(
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
-        .min_connections(1)
+        .min_connections(min_connections)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
@@ -77,6 +91,13 @@ async fn connect_with(
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
         });
+    if min_connections == max_connections {
+        // A fixed pool: its connections are neither closed when idle nor replaced by age, so
+        // none is reopened later from whichever runtime happens to ask.
+        options
+            .idle_timeout(None::<Duration>)
+            .max_lifetime(None::<Duration>);
+    }
     if let Some(role) = role {
         options.map_sqlx_postgres_opts(move |opts| opts.options([("role", role)]));
     }
