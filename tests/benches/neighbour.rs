@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p tests --bench neighbour` (SQLite; `BENCH_BACKEND=postgres` for PostgreSQL at
 //! `TEST_DATABASE_URL`). `BENCH_ITERATIONS` sets school B's requests per phase (default 2,000),
-//! `BENCH_ATTACKERS` school A's connections (default 8).
+//! `BENCH_ATTACKERS` school A's connections (default 8); `HEAVY_LANE_THREADS` is passed to the
+//! service.
 //!
 //! The server, school A's clients and school B's client share this process (and its two worker
 //! threads), as they share the machine in a deployment.
@@ -30,7 +31,7 @@ use serde_json::json;
 /// The allocator the `api` binary uses.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tests::{As, Backend, TestApp, spawn_app};
+use tests::{As, Backend, TestApp, spawn_app_with};
 
 /// School A's query: the nested page, priced 904,591 of the 1,000,000 allowed.
 const WORST: &str = "{ classes(first: 30) { nodes { name students { firstName lastName grades { score subject { name } } } } } }";
@@ -99,7 +100,13 @@ async fn main() {
     };
     let iterations = setting("BENCH_ITERATIONS", 2_000);
     let attackers = setting("BENCH_ATTACKERS", 8);
-    let app = Arc::new(spawn_app(backend).await);
+    // The service's own settings may be tried from the environment.
+    let lane = std::env::var("HEAVY_LANE_THREADS").ok();
+    let overrides: Vec<(&str, &str)> = lane
+        .as_deref()
+        .map(|v| vec![("HEAVY_LANE_THREADS", v)])
+        .unwrap_or_default();
+    let app = Arc::new(spawn_app_with(backend, &overrides).await);
     let a = admin_of(&app, "תיכון הרצל", "school-a", 600).await;
     let b = admin_of(&app, "תיכון ביאליק", "school-b", 200).await;
     for _ in 0..20 {
