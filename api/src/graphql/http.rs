@@ -4,7 +4,10 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse};
+use async_graphql::{
+    BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse,
+    parser::types::{ExecutableDocument, Selection},
+};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::{
     Extension,
@@ -13,8 +16,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::json;
-
-use async_graphql::parser::types::{ExecutableDocument, Selection};
 
 use super::{
     context::{HealthReads, HoldsHeavyPermit},
@@ -293,13 +294,13 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
             Err(refused) => return refusal(refused),
         }
     }
-    let mut _permit = None;
+    let mut heavy_permit = None;
     if let Some((school, _)) = &tenant
         && cost >= state.config.limits.heavy_query_cost as u64
     {
         match state.budgets.heavy(*school).await {
             Ok(permit) => {
-                _permit = Some(permit);
+                heavy_permit = Some(permit);
                 request = request.data(HoldsHeavyPermit);
             }
             Err(refused) => return refusal(refused),
@@ -319,7 +320,7 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
     let request = request.data(identity);
     // An expensive query runs on the heavy lane's threads, leaving the server's to everyday
     // requests (of every school).
-    let mut response = if _permit.is_some() {
+    let mut response = if heavy_permit.is_some() {
         call.heavy.store(true, std::sync::atomic::Ordering::Relaxed);
         let schema = state.schema.clone();
         let work = async move { Gated::new(schema.execute(request), gate).await };

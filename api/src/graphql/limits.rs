@@ -259,6 +259,7 @@ impl ExtensionFactory for CostGuard {
     }
 }
 
+/// An error carrying `code` in its extensions.
 fn coded(code: ErrorCode, message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
@@ -326,13 +327,7 @@ pub fn too_complex(message: String) -> Response {
 
 /// A response with one error carrying `code`.
 pub fn error_response(code: ErrorCode, message: String) -> Response {
-    let mut error = ServerError::new(message, None);
-    error.extensions = Some({
-        let mut ext = async_graphql::ErrorExtensionValues::default();
-        ext.set("code", code.as_str());
-        ext
-    });
-    Response::from_errors(vec![error])
+    Response::from_errors(vec![coded(code, message)])
 }
 
 /// Gives every error that has no code one: the executor's own limit errors become
