@@ -202,15 +202,32 @@ async fn health() -> impl IntoResponse {
 }
 
 /// Readiness: the database answers and every migration is applied.
+/// How long `/ready` waits for the database.
+const READY_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if let Err(e) = state.db.ping().await {
+    // A probe must answer at once: an unreachable database is "not ready" within a second,
+    // whatever the pool's own timeouts are.
+    let probe = async {
+        state.db.ping().await?;
+        Migrator::get_pending_migrations_read_only(&state.db).await
+    };
+    let checked = match tokio::time::timeout(READY_PROBE_TIMEOUT, probe).await {
+        Ok(checked) => checked,
+        Err(_) => Err(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::Timeout,
+        )),
+    };
+    if let Err(e) = &checked
+        && crate::error::is_unavailable(e)
+    {
         tracing::warn!(error = %e, "readiness: database unreachable");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
         );
     }
-    match Migrator::get_pending_migrations_read_only(&state.db).await {
+    match checked {
         Ok(pending) if pending.is_empty() => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Ok(pending) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -250,13 +267,6 @@ impl Application {
             tracing::info!(pending, "applying migrations");
             Migrator::up(&owner, None).await?;
         }
-        let interrupted = crate::imports::fail_interrupted(&owner).await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "imports interrupted by the last stop were marked FAILED"
-            );
-        }
         owner.close().await?;
         let runtime = db::connect_runtime(&config).await?;
         let problems = db::runtime_role_problems(&runtime).await?;
@@ -268,6 +278,15 @@ impl Application {
                 );
             }
             tracing::warn!(problems = %list, "the database role would bypass row-level security (allowed in development only)");
+        }
+        // As the runtime role, school by school: the owner is under forced row-level security
+        // too, so a statement across schools would not run as it.
+        let interrupted = crate::imports::fail_interrupted(&runtime).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "imports interrupted by the last stop were marked FAILED"
+            );
         }
         if let Some(created) = bootstrap::ensure(&runtime, &config).await? {
             announce_bootstrap(&created);

@@ -83,8 +83,9 @@ async fn connect_with(
     options
         .max_connections(max_connections)
         .min_connections(min_connections)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        // During an outage a request fails within seconds, not after the pool's default wait.
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.foreign_keys(true)

@@ -94,6 +94,14 @@ pub fn clean_text(input: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
+/// The first character of `text` that is not accepted as stored text: a control character
+/// other than tab, line feed and carriage return (U+0000 cannot be stored by PostgreSQL at all,
+/// and the two backends must hold the same data).
+pub fn unstorable_char(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

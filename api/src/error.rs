@@ -25,13 +25,16 @@ pub enum ErrorCode {
     RateLimited,
     /// The query is over a depth, complexity, alias or batch limit.
     QueryTooComplex,
+    /// The database cannot be reached, or is too busy to take the request in time; nothing was
+    /// done, and the same request may be sent again (`extensions.retryAfterSeconds`).
+    ServiceUnavailable,
     /// Something failed on our side.
     InternalServerError,
 }
 
 impl ErrorCode {
     /// Every code, in the documented order.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::SchoolRequired,
@@ -40,6 +43,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
         ErrorCode::QueryTooComplex,
+        ErrorCode::ServiceUnavailable,
         ErrorCode::InternalServerError,
     ];
 
@@ -54,6 +58,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -121,6 +126,14 @@ pub enum ApiError {
     /// A query over the published limits.
     #[error("{0}")]
     QueryTooComplex(String),
+    /// The database is unreachable or too busy; nothing was done. Retry after a moment.
+    #[error(
+        "the service cannot reach its database right now, or it is too busy; nothing was done, retry in {retry_after_secs} s"
+    )]
+    Unavailable {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// Anything else. The cause was logged where it happened.
     #[error("internal server error")]
     Internal,
@@ -138,6 +151,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ErrorCode::Conflict,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
+            ApiError::Unavailable { .. } => ErrorCode::ServiceUnavailable,
             ApiError::Internal => ErrorCode::InternalServerError,
         }
     }
@@ -169,7 +183,47 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if is_unavailable(&err) {
+            tracing::warn!(error = %err, "the database is unavailable or busy");
+            return ApiError::Unavailable {
+                retry_after_secs: 1,
+            };
+        }
         ApiError::internal(err)
+    }
+}
+
+/// Whether `err` says the database could not be reached or was too busy (no connection in
+/// time, a broken connection, SQLite's lock held past its timeout), as opposed to a statement
+/// that failed. Such a failure did nothing, so the request may be retried.
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, SqlxError};
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(e) => match e.as_ref() {
+            SqlxError::Io(_)
+            | SqlxError::PoolTimedOut
+            | SqlxError::PoolClosed
+            | SqlxError::WorkerCrashed => true,
+            SqlxError::Database(db) => db.code().is_some_and(|c| {
+                // SQLite: SQLITE_BUSY (5) and its extended codes (5 + 256·n); SQLite's codes are
+                // numbers of at most four digits, PostgreSQL's SQLSTATEs five characters.
+                (c.len() < 5 && c.parse::<i32>().is_ok_and(|n| n & 0xff == 5))
+                    // PostgreSQL: the server is shutting down, restarting or gone.
+                    || matches!(
+                        c.as_ref(),
+                        "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006"
+                    )
+            }),
+            _ => false,
+        },
+        RuntimeErr::Internal(_) => false,
+        #[allow(unreachable_patterns)]
+        _ => false,
     }
 }
 
@@ -197,7 +251,8 @@ impl ErrorExtensions for ApiError {
                     ext.set("fields", list);
                 }
                 ApiError::Conflict { field, .. } => ext.set("field", field.clone()),
-                ApiError::RateLimited { retry_after_secs } => {
+                ApiError::RateLimited { retry_after_secs }
+                | ApiError::Unavailable { retry_after_secs } => {
                     ext.set("retryAfterSeconds", *retry_after_secs)
                 }
                 _ => {}
@@ -257,6 +312,12 @@ mod tests {
             (
                 ApiError::QueryTooComplex("depth 20 > 12".into()),
                 "QUERY_TOO_COMPLEX",
+            ),
+            (
+                ApiError::Unavailable {
+                    retry_after_secs: 1,
+                },
+                "SERVICE_UNAVAILABLE",
             ),
             (ApiError::Internal, "INTERNAL_SERVER_ERROR"),
         ];

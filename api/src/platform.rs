@@ -557,22 +557,12 @@ pub async fn unlink_teachers(db: &impl ConnectionTrait, school: SchoolId) -> Res
     Ok(())
 }
 
-/// Marks every import still `RUNNING` as `FAILED` with `message`, in every school. Run once at
-/// start-up, as the owner, before requests are served: an import is `RUNNING` then only if the
-/// server stopped during it, and its transaction was never committed.
-pub async fn fail_running_imports(db: &impl ConnectionTrait, message: &str) -> Result<u64, DbErr> {
-    use entity::{enums::ImportStatus, import_log};
-    use sea_orm::sea_query::Expr;
-    let result = import_log::Entity::update_many()
-        .col_expr(
-            import_log::Column::Status,
-            Expr::value(ImportStatus::Failed),
-        )
-        .col_expr(import_log::Column::Message, Expr::value(message))
-        .col_expr(import_log::Column::FinishedAt, Expr::value(Utc::now()))
-        .col_expr(import_log::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(import_log::Column::Status.eq(ImportStatus::Running))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+/// The id of every school.
+pub async fn school_ids(db: &impl ConnectionTrait) -> Result<Vec<SchoolId>, DbErr> {
+    Ok(school::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect())
 }

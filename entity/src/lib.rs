@@ -9,6 +9,7 @@
 pub mod enums;
 pub mod ids;
 pub mod tenant;
+pub mod writer;
 
 pub mod academic_history;
 pub mod academic_year;

@@ -14,9 +14,10 @@
 #![allow(clippy::disallowed_methods)] // This module is the one place allowed to build queries.
 
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Statement, TransactionTrait, Value, sea_query::IntoCondition,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Statement, TransactionTrait, Value,
+    sea_query::IntoCondition,
 };
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,6 +94,12 @@ pub struct TenantTx {
     /// Whether this transaction changed the school's data (not just its audit log or usage
     /// counters); if so, committing bumps the school's data version.
     changed: AtomicBool,
+    /// Whether this transaction was begun to write (see [`crate::writer`]).
+    writes: bool,
+    /// Set once this transaction has committed (see [`TenantTx::report_commit_to`]).
+    committed: Option<std::sync::Arc<AtomicBool>>,
+    /// The writer's turn on SQLite, released after the transaction (fields drop in order).
+    _turn: Option<crate::writer::WriteTurn>,
 }
 
 /// Tables whose writes are bookkeeping, not school data: they do not bump the data version.
@@ -102,11 +109,39 @@ impl TenantTx {
     /// Begins a transaction for `school_id`; on PostgreSQL also sets `app.school_id` for this
     /// transaction only, so row-level security applies and nothing carries over to the next
     /// user of the pooled connection.
+    ///
+    /// This transaction reads. On SQLite a transaction that writes must be begun with
+    /// [`TenantTx::begin_write`] (or [`TenantTx::nested`] inside a write transaction).
     pub async fn begin(
         conn: &impl TransactionTrait<Transaction = DatabaseTransaction>,
         school_id: SchoolId,
     ) -> Result<Self, DbErr> {
-        let tx = conn.begin().await?;
+        Self::scope(conn.begin().await?, school_id, false, None).await
+    }
+
+    /// Begins a transaction for `school_id` that may write: on SQLite it waits for the
+    /// database's single writer turn and takes the write lock as it begins, so it never fails
+    /// half-way because another writer got there first.
+    pub async fn begin_write(
+        conn: &DatabaseConnection,
+        school_id: SchoolId,
+    ) -> Result<Self, DbErr> {
+        let (tx, turn) = crate::writer::begin_write(conn).await?.into_parts();
+        Self::scope(tx, school_id, true, Some(turn)).await
+    }
+
+    /// A transaction for `school_id` inside `outer`, a transaction begun with
+    /// [`crate::writer::begin_write`] (a savepoint: it commits with the outer one).
+    pub async fn nested(outer: &DatabaseTransaction, school_id: SchoolId) -> Result<Self, DbErr> {
+        Self::scope(outer.begin().await?, school_id, true, None).await
+    }
+
+    async fn scope(
+        tx: DatabaseTransaction,
+        school_id: SchoolId,
+        writes: bool,
+        turn: Option<crate::writer::WriteTurn>,
+    ) -> Result<Self, DbErr> {
         if tx.get_database_backend() == DbBackend::Postgres {
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -119,7 +154,16 @@ impl TenantTx {
             tx,
             school_id,
             changed: AtomicBool::new(false),
+            writes,
+            committed: None,
+            _turn: turn,
         })
+    }
+
+    /// Sets `flag` when this transaction has committed, so whoever answers for the write can
+    /// tell a saved change from a failed one even if something fails afterwards.
+    pub fn report_commit_to(&mut self, flag: std::sync::Arc<AtomicBool>) {
+        self.committed = Some(flag);
     }
 
     /// Plans every statement of this transaction for its actual parameters (PostgreSQL; nothing
@@ -181,10 +225,19 @@ impl TenantTx {
             .exec_without_returning(&self.tx)
             .await?;
         }
-        self.tx.commit().await
+        self.tx.commit().await?;
+        if let Some(flag) = &self.committed {
+            flag.store(true, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     fn note_write<E: EntityTrait>(&self) {
+        debug_assert!(
+            self.writes || self.backend() != DbBackend::Sqlite,
+            "a write to {} in a transaction begun to read: use TenantTx::begin_write",
+            E::default().table_name()
+        );
         if !BOOKKEEPING.contains(&E::default().table_name()) {
             self.changed.store(true, Ordering::SeqCst);
         }
@@ -320,6 +373,27 @@ impl TenantTx {
         } else {
             Ok(())
         }
+    }
+
+    /// Sets `values` on every row of `E` in this school that matches `condition`; returns how
+    /// many rows changed. `school_id` cannot be among the columns set.
+    pub async fn update_where<E: TenantScoped>(
+        &self,
+        values: Vec<(E::Column, sea_orm::sea_query::Expr)>,
+        condition: impl IntoCondition,
+    ) -> Result<u64, DbErr> {
+        self.note_write::<E>();
+        let school = E::school_column();
+        let mut update = E::update_many()
+            .filter(school.eq(self.school_id))
+            .filter(condition);
+        for (column, value) in values {
+            if sea_orm::IdenStatic::as_str(&column) == sea_orm::IdenStatic::as_str(&school) {
+                return Err(DbErr::Custom("school_id cannot be changed".into()));
+            }
+            update = update.col_expr(column, value);
+        }
+        Ok(update.exec(&self.tx).await?.rows_affected)
     }
 
     /// Deletes every row of `E` in this school that matches `condition`; returns how many.

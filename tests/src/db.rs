@@ -228,8 +228,19 @@ static POSTGRES_TEMPLATE: OnceCell<String> = OnceCell::const_new();
 async fn postgres_template() -> String {
     POSTGRES_TEMPLATE
         .get_or_init(|| async {
-            let name = format!("school_tmpl_{FINGERPRINT}");
             let admin = admin_connection().await;
+            // Templates are per role: a role that is not a superuser can clone only its own.
+            let owner: String = admin
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT current_user::text AS u",
+                ))
+                .await
+                .expect("current_user")
+                .expect("a row")
+                .try_get("", "u")
+                .expect("current_user");
+            let name = format!("school_tmpl_{FINGERPRINT}_{owner}");
             admin
                 .execute_unprepared("SELECT pg_advisory_lock(7201)")
                 .await
@@ -247,7 +258,10 @@ async fn postgres_template() -> String {
                 let stale = admin
                     .query_all_raw(Statement::from_string(
                         DbBackend::Postgres,
-                        "SELECT datname FROM pg_database WHERE datname LIKE 'school_tmpl_%'",
+                        format!(
+                            "SELECT datname FROM pg_database WHERE datname LIKE 'school_tmpl_%' \
+                             AND pg_get_userbyid(datdba) = '{owner}'"
+                        ),
                     ))
                     .await
                     .expect("list templates");

@@ -20,7 +20,7 @@ backend_tests! {
         let mine = fixtures::student(&db.conn, a, "000000018").await.unwrap();
         let theirs = fixtures::student(&db.conn, b, "000000026").await.unwrap();
 
-        let tx = TenantTx::begin(&db.conn, a).await.unwrap();
+        let tx = TenantTx::begin_write(&db.conn, a).await.unwrap();
         let all = tx.all(tx.find::<student::Entity>().order_by(student::Column::Id, Order::Asc)).await.unwrap();
         assert_eq!(all.iter().map(|s| s.id).collect::<Vec<_>>(), [mine]);
         // Narrowing cannot widen: a filter naming school B still finds nothing.

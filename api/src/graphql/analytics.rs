@@ -574,6 +574,8 @@ impl Analytics {
         #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
         #[graphql(desc = "Absence rate in percent (0–100).")] threshold_pct: Option<f64>,
     ) -> ApiResult<Vec<ChronicAbsentee>> {
+        let first =
+            usize::try_from(crate::graphql::pagination::page_size(first)?).unwrap_or(usize::MAX);
         if threshold_pct.is_some_and(|t| !(0.0..=100.0).contains(&t)) {
             return Err(ApiError::bad_field("thresholdPct", "must be from 0 to 100"));
         }
@@ -587,7 +589,6 @@ impl Analytics {
             },
         )
         .await?;
-        let first = usize::try_from(first.unwrap_or(20).clamp(0, 100)).unwrap_or(20);
         let loaders = loaders(ctx)?;
         let mut out = Vec::new();
         for a in rows.iter().take(first) {
@@ -614,6 +615,8 @@ impl Analytics {
         ctx: &Context<'_>,
         #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
     ) -> ApiResult<Vec<RiskScore>> {
+        let first =
+            usize::try_from(crate::graphql::pagination::page_size(first)?).unwrap_or(usize::MAX);
         let table = risk_table(ctx).await?;
         let mut rows: Vec<&Risk> = table
             .by_student
@@ -626,7 +629,6 @@ impl Analytics {
                 .then(b.attendance.cmp(&a.attendance))
                 .then(a.student.cmp(&b.student))
         });
-        let first = usize::try_from(first.unwrap_or(20).clamp(0, 100)).unwrap_or(20);
         Ok(rows
             .into_iter()
             .take(first)

@@ -120,8 +120,63 @@ pub async fn scoped<'a>(
     permission: Permission,
 ) -> ApiResult<(&'a TenantContext, entity::tenant::TenantTx)> {
     let tenant = require(ctx, permission).await?;
-    let tx = entity::tenant::TenantTx::begin(&state(ctx)?.db, tenant.school_id()).await?;
+    let db = &state(ctx)?.db;
+    // A mutation's transaction may write: on SQLite it takes the writer's turn up front.
+    let tx = if ctx.query_env.operation.node.ty
+        == async_graphql::parser::types::OperationType::Mutation
+    {
+        let mut tx = entity::tenant::TenantTx::begin_write(db, tenant.school_id()).await?;
+        if let Ok(commits) = ctx.data::<Commits>() {
+            tx.report_commit_to(commits.flag_for(root_field(ctx)));
+        }
+        tx
+    } else {
+        entity::tenant::TenantTx::begin(db, tenant.school_id()).await?
+    };
     Ok((tenant, tx))
+}
+
+/// The mutation fields of a request whose transaction committed, so that an error raised
+/// after the commit (resolving the answer's nested fields) is answered as a saved change with a
+/// failed read-back, not as a failed change.
+#[derive(Debug, Default, Clone)]
+pub struct Commits(
+    std::sync::Arc<std::sync::Mutex<Vec<(String, std::sync::Arc<std::sync::atomic::AtomicBool>)>>>,
+);
+
+impl Commits {
+    fn flag_for(&self, field: String) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((field, flag.clone()));
+        flag
+    }
+
+    /// The response keys of the top-level fields that committed a change.
+    pub fn committed(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, flag)| flag.load(std::sync::atomic::Ordering::SeqCst))
+            .map(|(field, _)| field.clone())
+            .collect()
+    }
+}
+
+/// The response key of the top-level field `ctx` is under.
+fn root_field(ctx: &Context<'_>) -> String {
+    let mut node = ctx.path_node.as_ref();
+    let mut key = String::new();
+    while let Some(n) = node {
+        if let async_graphql::QueryPathSegment::Name(name) = n.segment {
+            key = name.to_owned();
+        }
+        node = n.parent;
+    }
+    key
 }
 
 /// The students whose health records a request read; written to the audit log as one entry

@@ -179,9 +179,10 @@ async fn package(
     let tx = TenantTx::begin(&state.db, school).await?;
     let bytes =
         crate::imports::export::package(&tx, (&school.to_string(), row.name.as_str())).await?;
+    tx.commit().await?;
+    // Written after the read, so a long export never holds SQLite's single write turn.
     let entry = audit::Entry::new("oneroster.export")
         .details(json!({ "bytes": bytes.len(), "by_link": actor.is_none() }));
-    audit::write(&tx, actor, entry).await?;
-    tx.commit().await?;
+    audit::write_now(&state.db, school, actor, entry).await?;
     Ok((bytes, row.slug))
 }

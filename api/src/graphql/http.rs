@@ -18,7 +18,7 @@ use axum::{
 use serde_json::json;
 
 use super::{
-    context::{HealthReads, HoldsHeavyPermit},
+    context::{Commits, HealthReads, HoldsHeavyPermit},
     limits,
     loaders::{Gated, Loaders, PollGate},
 };
@@ -38,7 +38,7 @@ pub async fn graphql_handler(
     resolved: Option<Extension<Resolved>>,
     method: Method,
     headers: HeaderMap,
-    request: GraphQLBatchRequest,
+    request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
     let client = client
         .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
@@ -53,7 +53,7 @@ pub async fn graphql_handler(
         resolved,
         heavy: &heavy,
     };
-    let (response, batched) = match request.into_inner() {
+    let (mut response, batched) = match request.into_inner() {
         BatchRequest::Single(request) => (run(call, request).await, false),
         BatchRequest::Batch(mut requests) if requests.len() <= limits::MAX_BATCH => {
             match requests.pop() {
@@ -73,6 +73,7 @@ pub async fn graphql_handler(
             (limits::too_complex(message), false)
         }
     };
+    collapse_repeated(&mut response.errors);
     let only = |code: ErrorCode| {
         let code = async_graphql::Value::from(code.as_str());
         !response.errors.is_empty()
@@ -128,6 +129,68 @@ pub async fn graphql_handler(
         }
     }
     http
+}
+
+/// Errors under a mutation field whose change committed (raised while its answer was read
+/// back) say that the change was saved, with `extensions.committed`, so a client never retries
+/// or reports as failed a write that happened.
+fn mark_committed(errors: &mut [async_graphql::ServerError], committed: &[String]) {
+    if committed.is_empty() {
+        return;
+    }
+    for error in errors {
+        let under = matches!(
+            error.path.first(),
+            Some(async_graphql::PathSegment::Field(field)) if committed.contains(field)
+        );
+        if under {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("committed", true);
+            error.message = format!(
+                "the change was saved, but its answer could not be read back: {}",
+                error.message
+            );
+        }
+    }
+}
+
+/// Errors with the same message and code (one failure seen from every item of a list) are
+/// answered once, at the first one's path, with `extensions.occurrences` counting them.
+fn collapse_repeated(errors: &mut Vec<async_graphql::ServerError>) {
+    if errors.len() < 2 {
+        return;
+    }
+    let key = |e: &async_graphql::ServerError| {
+        let code = e
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        (e.message.clone(), code)
+    };
+    let mut seen: std::collections::HashMap<(String, String), usize> = Default::default();
+    let mut kept: Vec<(async_graphql::ServerError, u64)> = Vec::new();
+    for error in errors.drain(..) {
+        match seen.entry(key(&error)) {
+            std::collections::hash_map::Entry::Occupied(at) => kept[*at.get()].1 += 1,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(kept.len());
+                kept.push((error, 1));
+            }
+        }
+    }
+    errors.extend(kept.into_iter().map(|(mut error, n)| {
+        if n > 1 {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("occurrences", n);
+        }
+        error
+    }));
 }
 
 /// A writer that refuses to grow past its limit.
@@ -309,7 +372,8 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
     if let Some(document) = document {
         request.set_parsed_query(document);
     }
-    request = request.data(state.clone());
+    let commits = Commits::default();
+    request = request.data(state.clone()).data(commits.clone());
     let health_reads = HealthReads::default();
     let gate = Arc::new(PollGate::default());
     if let Some((school, _)) = &tenant {
@@ -346,6 +410,7 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
         }
     }
     limits::classify_errors(&mut response);
+    mark_committed(&mut response.errors, &commits.committed());
     response.extensions.insert(
         "cost".to_owned(),
         async_graphql::Value::from_json(match charge {
@@ -360,6 +425,71 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
         .unwrap_or_default(),
     );
     response
+}
+
+/// A body that is not a GraphQL request, answered in the GraphQL error shape with
+/// `BAD_USER_INPUT` (HTTP 400; 413 when it is too large) and a message in the client's terms,
+/// never the parser's internals.
+#[derive(Debug)]
+pub struct BadRequest(async_graphql::ParseRequestError);
+
+impl From<async_graphql::ParseRequestError> for BadRequest {
+    fn from(error: async_graphql::ParseRequestError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        use async_graphql::ParseRequestError as E;
+        let (status, message) = match &self.0 {
+            E::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is over the limit of {} bytes",
+                    limits::MAX_BODY_BYTES
+                ),
+            ),
+            E::Io(e) if e.to_string().contains("length limit") => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is over the limit of {} bytes",
+                    limits::MAX_BODY_BYTES
+                ),
+            ),
+            E::InvalidRequest(e) => {
+                let message = match e.downcast_ref::<serde_json::Error>() {
+                    Some(json) if json.is_syntax() || json.is_eof() => format!(
+                        "the body is not valid JSON (line {}, column {})",
+                        json.line(),
+                        json.column()
+                    ),
+                    _ => "the body is not a GraphQL request: send a JSON object with a `query` \
+                          string and optionally `variables` (an object) and `operationName` \
+                          (a string), or a list of such objects"
+                        .to_owned(),
+                };
+                (StatusCode::BAD_REQUEST, message)
+            }
+            E::UnsupportedBatch => (
+                StatusCode::BAD_REQUEST,
+                "batched requests are not accepted here".to_owned(),
+            ),
+            E::Io(_) => (
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read".to_owned(),
+            ),
+            other => (
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the multipart request is not a GraphQL upload ({other}); see the GraphQL \
+                     multipart request specification"
+                ),
+            ),
+        };
+        tracing::debug!(error = ?self.0, "a request body was refused");
+        refuse(status, ErrorCode::BadUserInput, message)
+    }
 }
 
 /// A request refused by a budget, as a response.

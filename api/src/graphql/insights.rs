@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{ids::*, ml_model, student};
+use entity::{ids::*, ml_model, student, tenant::TenantTx};
 use sea_orm::{ActiveValue::Set, Order};
 use serde_json::json;
 use uuid::Uuid;
@@ -225,6 +225,7 @@ impl InsightsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
     ) -> ApiResult<Vec<Prediction>> {
+        let first = crate::graphql::pagination::page_size(first)?;
         let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
         let Some(model) = insights::active_model(&tx).await? else {
             return Ok(Vec::new());
@@ -240,7 +241,7 @@ impl InsightsQuery {
                 .total_cmp(&b.predicted_score)
                 .then(a.student.cmp(&b.student))
         });
-        out.truncate(usize::try_from(first.unwrap_or(20).clamp(0, 100)).unwrap_or(20));
+        out.truncate(usize::try_from(first).unwrap_or(usize::MAX));
         Ok(out)
     }
 }
@@ -267,8 +268,13 @@ impl InsightsMutation {
         // connection).
         let school = require(ctx, Permission::MlTrain).await?.school_id();
         let _permit = heavy_work(ctx, school).await?;
-        let (tenant, tx) = scoped(ctx, Permission::MlTrain).await?;
-        let features = insights::features(&tx, None).await?;
+        let tenant = require(ctx, Permission::MlTrain).await?;
+        let db = &crate::graphql::context::state(ctx)?.db;
+        // Read and fit outside the write transaction: on SQLite the writer's turn is held only
+        // for the insert, never for the fit.
+        let read = TenantTx::begin(db, school).await?;
+        let features = insights::features(&read, None).await?;
+        read.commit().await?;
         let trained = tokio::task::spawn_blocking(move || ml::train(&features))
             .await
             .map_err(ApiError::internal)?
@@ -277,6 +283,7 @@ impl InsightsMutation {
                 e => ApiError::bad_field("target", e.to_string()),
             })?;
         let now = Utc::now();
+        let tx = TenantTx::begin_write(db, school).await?;
         let row = tx
             .insert(ml_model::ActiveModel {
                 id: Set(MlModelId::generate()),

@@ -278,7 +278,9 @@ impl Extension for CostGuard {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         check_nesting(query).map_err(|m| coded(ErrorCode::QueryTooComplex, m))?;
-        next.run(ctx, query, variables).await
+        let document = next.run(ctx, query, variables).await?;
+        crate::graphql::text::check(&document, variables)?;
+        Ok(document)
     }
 
     async fn validation(

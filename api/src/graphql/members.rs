@@ -3,7 +3,7 @@
 use async_graphql::{Context, InputObject, Object};
 use chrono::{Duration, Utc};
 use entity::{api_token, ids::*};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -154,15 +154,15 @@ impl MembersMutation {
                 )
             }
         };
-        let tx = state.db.begin().await?;
+        let tx = entity::writer::begin_write(&state.db).await?;
         let user = match (existing, hash) {
             (Some(user), _) => user,
             (None, Some(hash)) => {
-                platform::create_user(&tx, &email, &input.full_name, hash).await?
+                platform::create_user(&*tx, &email, &input.full_name, hash).await?
             }
             (None, None) => return Err(ApiError::Internal),
         };
-        if platform::membership(&tx, tenant.school_id(), user.id)
+        if platform::membership(&*tx, tenant.school_id(), user.id)
             .await?
             .is_some()
         {
@@ -172,7 +172,7 @@ impl MembersMutation {
             });
         }
         let row =
-            platform::add_membership(&tx, tenant.school_id(), user.id, input.role.into()).await?;
+            platform::add_membership(&*tx, tenant.school_id(), user.id, input.role.into()).await?;
         tx.commit().await?;
         audit_in(
             ctx,

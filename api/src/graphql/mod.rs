@@ -15,6 +15,7 @@ pub mod pagination;
 mod roster;
 mod schools;
 mod system;
+mod text;
 pub mod types;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};

@@ -75,3 +75,26 @@ where
     }
     Ok(connection)
 }
+
+/// A `LIKE` pattern matching text that contains `search` literally: `%`, `_` and the escape
+/// character in it match only themselves (so a search for `%` finds names with a `%`, not
+/// every name).
+pub fn contains(search: &str) -> sea_orm::sea_query::LikeExpr {
+    sea_orm::sea_query::LikeExpr::new(format!("%{}%", escape_like(search))).escape('\\')
+}
+
+/// A `LIKE` pattern matching text that starts with `search` literally.
+pub fn starts_with(search: &str) -> sea_orm::sea_query::LikeExpr {
+    sea_orm::sea_query::LikeExpr::new(format!("{}%", escape_like(search))).escape('\\')
+}
+
+fn escape_like(search: &str) -> String {
+    let mut out = String::with_capacity(search.len());
+    for c in search.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -5,7 +5,7 @@ use async_graphql::{
     connection::{Connection, Edge, EmptyFields},
 };
 use entity::{ids::*, school_domain};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, SqlErr, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, SqlErr};
 use serde_json::json;
 
 use super::{
@@ -113,7 +113,7 @@ impl SchoolsMutation {
     ) -> ApiResult<School> {
         let admin = superadmin(ctx)?;
         let state = state(ctx)?;
-        let tx = state.db.begin().await?;
+        let tx = entity::writer::begin_write(&state.db).await?;
         let school = schools::create(&tx, &input.name, &input.slug).await?;
         tx.commit().await?;
         let entry = audit::Entry::new("school.create")

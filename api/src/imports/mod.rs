@@ -412,7 +412,7 @@ pub async fn start(
 ) -> Result<import_log::Model, DbErr> {
     let now = Utc::now();
     let log = {
-        let tx = TenantTx::begin(db, school).await?;
+        let tx = TenantTx::begin_write(db, school).await?;
         let log = tx
             .insert(import_log::ActiveModel {
                 id: Set(ImportLogId::generate()),
@@ -461,7 +461,14 @@ pub async fn complete(
     };
     let file_name = log.file_name.clone();
     let result = import(db, school, kind, &file_name, bytes, &options, &progress).await;
-    let tx = TenantTx::begin(db, school).await?;
+    // The rows an import wrote and its final log commit together, in the import's own
+    // transaction: a crash before that commit leaves neither (the log stays RUNNING and is
+    // marked failed at the next start), a crash after it leaves both.
+    let (result, tx) = match result {
+        Ok((outcome, Some(tx))) => (Ok(outcome), tx),
+        Ok((outcome, None)) => (Ok(outcome), TenantTx::begin_write(db, school).await?),
+        Err(e) => (Err(e), TenantTx::begin_write(db, school).await?),
+    };
     let mut row = log.into_active_model();
     match &result {
         Ok(outcome) => {
@@ -503,8 +510,28 @@ pub async fn complete(
     }
     row.finished_at = Set(Some(Utc::now()));
     row.updated_at = Set(Utc::now());
-    let log = tx.update(row).await.map_err(db_error("import log"))?;
-    tx.commit().await?;
+    let failed = row.clone();
+    let log = match tx.update(row).await {
+        Ok(log) => tx.commit().await.map(|()| log),
+        Err(e) => Err(db_error("import log")(e)),
+    };
+    let log = match log {
+        Ok(log) => log,
+        Err(e) => {
+            // Nothing of the import committed: say so in a transaction of its own.
+            tracing::error!(error = %e, "an import's last commit failed");
+            let mut failed = failed;
+            failed.status = Set(ImportStatus::Failed);
+            failed.rows_ok = Set(0);
+            failed.message = Set(Some(
+                "the import failed inside the database; nothing was written".to_owned(),
+            ));
+            let tx = TenantTx::begin_write(db, school).await?;
+            let log = tx.update(failed).await.map_err(db_error("import log"))?;
+            tx.commit().await?;
+            log
+        }
+    };
     events.publish(school, &log);
     Ok(log)
 }
@@ -547,7 +574,8 @@ fn summary(outcome: &Outcome, options: &ImportOptions) -> String {
     text
 }
 
-/// Reads, validates and (unless told not to) writes, in one transaction.
+/// Reads, validates and (unless told not to) writes, in one transaction. When rows were
+/// written, that transaction is returned uncommitted, for the log to commit with them.
 async fn import(
     db: &DatabaseConnection,
     school: SchoolId,
@@ -556,7 +584,7 @@ async fn import(
     bytes: Vec<u8>,
     options: &ImportOptions,
     progress: &Progress<'_>,
-) -> Result<Outcome, ImportError> {
+) -> Result<(Outcome, Option<TenantTx>), ImportError> {
     if kind == ImportKind::OneRoster {
         return import_package(db, school, bytes, options, progress).await;
     }
@@ -577,7 +605,7 @@ async fn import(
     .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
     let read = started.elapsed();
     progress.set_total(table.height());
-    let tx = TenantTx::begin(db, school).await?;
+    let tx = TenantTx::begin_write(db, school).await?;
     let write = |problems: &Problems| {
         !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
     };
@@ -587,22 +615,29 @@ async fn import(
         ImportKind::Attendance => attendance::import(&tx, &table, write, progress).await?,
         ImportKind::OneRoster => (Outcome::default(), false),
     };
-    let processed = started.elapsed();
-    if written {
-        tx.commit().await?;
-    } else {
-        tx.rollback().await?;
-    }
     tracing::info!(
         kind = kind.as_str(),
         rows = outcome.rows_total,
         written = outcome.rows_ok,
         read_ms = read.as_millis() as u64,
-        process_ms = (processed - read).as_millis() as u64,
-        commit_ms = (started.elapsed() - processed).as_millis() as u64,
-        "import finished"
+        process_ms = (started.elapsed() - read).as_millis() as u64,
+        "import checked and written, not yet committed"
     );
-    Ok(outcome)
+    finish(tx, outcome, written).await
+}
+
+/// The import's transaction, kept for the log when it wrote rows, else rolled back.
+async fn finish(
+    tx: TenantTx,
+    outcome: Outcome,
+    written: bool,
+) -> Result<(Outcome, Option<TenantTx>), ImportError> {
+    if written {
+        Ok((outcome, Some(tx)))
+    } else {
+        tx.rollback().await?;
+        Ok((outcome, None))
+    }
 }
 
 /// Reads a OneRoster package, validates it and (unless told not to) writes it, in one
@@ -613,13 +648,13 @@ async fn import_package(
     bytes: Vec<u8>,
     options: &ImportOptions,
     progress: &Progress<'_>,
-) -> Result<Outcome, ImportError> {
+) -> Result<(Outcome, Option<TenantTx>), ImportError> {
     let (max_unpacked, max_rows) = (options.max_unpacked_bytes, options.max_rows);
     let source =
         tokio::task::spawn_blocking(move || oneroster::read(&bytes, max_unpacked, max_rows))
             .await
             .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
-    let tx = TenantTx::begin(db, school).await?;
+    let tx = TenantTx::begin_write(db, school).await?;
     let write = |problems: &Problems| {
         !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
     };
@@ -629,22 +664,41 @@ async fn import_package(
             Err(oneroster::ImportFailure::File(e)) => return Err(ImportError::File(e)),
             Err(oneroster::ImportFailure::Db(e)) => return Err(ImportError::Db(e)),
         };
-    if written {
-        tx.commit().await?;
-    } else {
-        tx.rollback().await?;
-    }
-    Ok(outcome)
+    finish(tx, outcome, written).await
 }
 
-/// Marks imports left `RUNNING` by a stopped server as failed. Called at start-up, before the
-/// server takes requests; returns how many there were.
-pub async fn fail_interrupted(db: &impl sea_orm::ConnectionTrait) -> Result<u64, DbErr> {
-    crate::platform::fail_running_imports(
-        db,
-        "the server stopped while this import ran; nothing of it was written",
-    )
-    .await
+/// Marks imports left `RUNNING` by a stopped server as failed, school by school (each in its
+/// own scope, so it runs under row-level security as the runtime role). Called at start-up,
+/// before the server takes requests; returns how many there were. Such an import's rows were
+/// never committed: they commit only together with the log's final state.
+pub async fn fail_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let mut failed = 0;
+    for school in crate::platform::school_ids(db).await? {
+        let tx = TenantTx::begin_write(db, school).await?;
+        let now = Utc::now();
+        failed += tx
+            .update_where::<import_log::Entity>(
+                vec![
+                    (
+                        import_log::Column::Status,
+                        Expr::value(ImportStatus::Failed),
+                    ),
+                    (
+                        import_log::Column::Message,
+                        Expr::value(
+                            "the server stopped while this import ran; nothing of it was written",
+                        ),
+                    ),
+                    (import_log::Column::FinishedAt, Expr::value(now)),
+                    (import_log::Column::UpdatedAt, Expr::value(now)),
+                ],
+                sea_orm::ColumnTrait::eq(&import_log::Column::Status, ImportStatus::Running),
+            )
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(failed)
 }
 
 #[cfg(test)]

@@ -248,12 +248,31 @@ fn positions(
     columns
         .iter()
         .map(|column| {
-            let position = keys
-                .iter()
-                .find(|(_, k)| {
-                    k == column.name || column.aliases.iter().any(|a| header_key(a) == *k)
-                })
-                .map(|(i, _)| *i);
+            let mut matching = keys.iter().filter(|(_, k)| {
+                k == column.name || column.aliases.iter().any(|a| header_key(a) == *k)
+            });
+            let position = matching.next().map(|(i, _)| *i);
+            if let Some((again, _)) = matching.next() {
+                // Two columns for one field: which one is meant cannot be guessed.
+                let name = |i: usize| {
+                    header
+                        .iter()
+                        .find(|(at, _)| *at == i)
+                        .map_or_else(String::new, |(_, h)| h.trim().to_owned())
+                };
+                return Err(FileError {
+                    code: "DUPLICATE_COLUMN",
+                    column: Some(column.name.to_owned()),
+                    message: format!(
+                        "columns {} ({}) and {} ({}) are both {}: keep one of them",
+                        position.map_or(0, |p| p + 1),
+                        name(position.unwrap_or(0)),
+                        again + 1,
+                        name(*again),
+                        column.name
+                    ),
+                });
+            }
             if position.is_none() && column.required {
                 return Err(FileError {
                     code: "MISSING_COLUMN",
@@ -461,13 +480,26 @@ fn read_csv(bytes: &[u8], columns: &[Spec], max_rows: usize) -> Result<Table, Fi
         .into_reader_with_file_handle(Cursor::new(text.as_bytes()))
         .finish()
         .map_err(|e| {
-            if e.to_string().contains("more fields") {
+            tracing::debug!(error = %e, "a CSV file could not be parsed");
+            if let Some(line) = unclosed_quote(&text) {
+                FileError::new(
+                    "UNCLOSED_QUOTE",
+                    format!(
+                        "line {line}: a cell opens a quote (\") that is never closed; \
+                         a quote inside a quoted cell is written twice (\"\")"
+                    ),
+                )
+            } else if e.to_string().contains("more fields") {
                 FileError::new(
                     "TOO_MANY_COLUMNS",
                     "a row has more cells than the header has columns",
                 )
             } else {
-                FileError::new("UNREADABLE_FILE", format!("the CSV cannot be read: {e}"))
+                FileError::new(
+                    "UNREADABLE_FILE",
+                    "the CSV cannot be read: check that every row has the header's columns \
+                     and that quotes around cells are balanced",
+                )
             }
         })?;
     if frame.height() == 0 {
@@ -542,6 +574,24 @@ fn too_many_rows(rows: usize, max_rows: usize) -> FileError {
     )
 }
 
+/// The line on which a quote opens that the file never closes, if any (quotes are counted as
+/// a CSV parser reads them: a doubled quote inside a quoted cell stays inside it).
+fn unclosed_quote(text: &str) -> Option<usize> {
+    let (mut line, mut opened_at, mut quoted) = (1usize, 0usize, false);
+    for c in text.chars() {
+        match c {
+            '"' if quoted => quoted = false,
+            '"' => {
+                quoted = true;
+                opened_at = line;
+            }
+            '\n' => line += 1,
+            _ => {}
+        }
+    }
+    quoted.then_some(opened_at)
+}
+
 /// Comma unless the header line has more semicolons or tabs (European and Hebrew Excel).
 fn sniff_separator(text: &str) -> u8 {
     let first = text.lines().next().unwrap_or_default();
@@ -576,6 +626,21 @@ where
     I: Iterator<Item = Option<&'a str>>,
 {
     let too_long = |c: &str| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS;
+    if let Some((i, c)) = cells()
+        .enumerate()
+        .find_map(|(i, c)| c.and_then(crate::domain::unstorable_char).map(|c| (i, c)))
+    {
+        return Err(FileError {
+            code: "CONTROL_CHARACTER",
+            column: Some(name.to_owned()),
+            message: format!(
+                "row {}, column {name}: a cell holds the control character U+{:04X}, which \
+                 cannot be stored",
+                i + 2,
+                c as u32
+            ),
+        });
+    }
     if let Some(i) = cells().position(|c| c.is_some_and(too_long)) {
         return Err(FileError {
             code: "CELL_TOO_LONG",

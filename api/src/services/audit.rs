@@ -71,7 +71,7 @@ pub async fn write_now(
     actor: Option<&Actor>,
     entry: Entry<'_>,
 ) -> Result<(), DbErr> {
-    let tx = TenantTx::begin(db, school).await?;
+    let tx = TenantTx::begin_write(db, school).await?;
     write(&tx, actor, entry).await?;
     tx.commit().await
 }

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use entity::{enums::Role, ids::*, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
 
 use crate::{
     auth::{hash_password, random_secret, validate_new_password},
@@ -45,7 +45,7 @@ pub async fn ensure(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let email = platform::normalize_email(&config.bootstrap_admin_email);
 
-    let tx = db.begin().await?;
+    let tx = entity::writer::begin_write(db).await?;
     let now = Utc::now();
     let admin = user::ActiveModel {
         id: Set(UserId::generate()),
@@ -58,7 +58,7 @@ pub async fn ensure(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&tx)
+    .insert(&*tx)
     .await?;
     let school = schools::create(
         &tx,
@@ -67,7 +67,7 @@ pub async fn ensure(
     )
     .await
     .map_err(|e| anyhow::anyhow!("bootstrap school: {e}"))?;
-    platform::add_membership(&tx, school.id, admin.id, Role::Admin).await?;
+    platform::add_membership(&*tx, school.id, admin.id, Role::Admin).await?;
     tx.commit().await?;
     Ok(Some(Bootstrapped {
         email,

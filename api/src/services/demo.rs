@@ -8,7 +8,7 @@ use entity::{
     incident, student, student_guardian, subject, teacher, tenant::TenantTx, term,
 };
 use rand::{Rng, SeedableRng, rngs::SmallRng};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 
 use crate::{
     auth::{hash_password, random_secret},
@@ -161,7 +161,7 @@ pub async fn create_school(
         return Ok(None);
     }
     let mut rng = SmallRng::seed_from_u64(seed);
-    let outer = db.begin().await?;
+    let outer = entity::writer::begin_write(db).await?;
     let school = schools::create(&outer, name, slug)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -179,15 +179,15 @@ pub async fn create_school(
         let hash = tokio::task::spawn_blocking(move || hash_password(&to_hash))
             .await?
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let user = match platform::user_by_email(&outer, &email).await? {
+        let user = match platform::user_by_email(&*outer, &email).await? {
             Some(user) => user,
-            None => platform::create_user(&outer, &email, &format!("Demo {role}"), hash).await?,
+            None => platform::create_user(&*outer, &email, &format!("Demo {role}"), hash).await?,
         };
-        platform::add_membership(&outer, school.id, user.id, db_role).await?;
+        platform::add_membership(&*outer, school.id, user.id, db_role).await?;
         logins.push((role, email, password));
     }
 
-    let tx = TenantTx::begin(&outer, school.id).await?;
+    let tx = TenantTx::nested(&outer, school.id).await?;
     let now = Utc::now();
     let mut rows = 0;
 

@@ -55,7 +55,7 @@ pub async fn create(tx: &DatabaseTransaction, name: &str, slug: &str) -> ApiResu
         },
         _ => ApiError::internal(e),
     })?;
-    let scoped = TenantTx::begin(tx, school.id).await?;
+    let scoped = TenantTx::nested(tx, school.id).await?;
     scoped
         .insert(school_configuration::ActiveModel {
             id: Set(SchoolConfigurationId::generate()),

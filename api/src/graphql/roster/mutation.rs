@@ -852,10 +852,9 @@ impl ResetMutation {
             ));
         }
         // One transaction for the platform links and the school's rows: all or nothing.
-        let outer =
-            sea_orm::TransactionTrait::begin(&crate::graphql::context::state(ctx)?.db).await?;
-        crate::platform::unlink_teachers(&outer, tenant.school_id()).await?;
-        let tx = TenantTx::begin(&outer, tenant.school_id()).await?;
+        let outer = entity::writer::begin_write(&crate::graphql::context::state(ctx)?.db).await?;
+        crate::platform::unlink_teachers(&*outer, tenant.school_id()).await?;
+        let tx = TenantTx::nested(&outer, tenant.school_id()).await?;
         let rows = crate::services::reset::reset_school_data(&tx).await?;
         audit::write(
             &tx,

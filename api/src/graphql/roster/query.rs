@@ -97,10 +97,13 @@ impl RosterQuery {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            let pattern = format!("%{}%", search.replace(['%', '_'], ""));
+            let pattern = crate::graphql::pagination::contains(search);
             select = select.filter(
                 Condition::any()
-                    .add(student::Column::StudentTz.starts_with(search))
+                    .add(
+                        student::Column::StudentTz
+                            .like(crate::graphql::pagination::starts_with(search)),
+                    )
                     .add(student::Column::FirstName.like(pattern.clone()))
                     .add(student::Column::LastName.like(pattern)),
             );

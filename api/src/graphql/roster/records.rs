@@ -647,7 +647,7 @@ impl RecordsQuery {
         let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
         let mut select = tx.find::<guardian::Entity>();
         if let Some(search) = search.as_deref().and_then(clean_text) {
-            let pattern = format!("%{}%", search.replace(['%', '_'], ""));
+            let pattern = crate::graphql::pagination::contains(&search);
             select = select.filter(
                 Condition::any()
                     .add(guardian::Column::FirstName.like(pattern.clone()))
