@@ -6,7 +6,8 @@
 //! - PostgreSQL (`TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`):
 //!   the template is a database named after the fingerprint, made once under an advisory lock
 //!   (several test binaries may start at once); each test gets `CREATE DATABASE … TEMPLATE …`
-//!   and drops it when done.
+//!   and drops it when done. The server runs as `TEST_DATABASE_URL`'s role; the test's own
+//!   connection (`conn`) as `TEST_DATABASE_SUPERUSER_URL`'s when set (see `.ci/run`).
 
 use std::{path::PathBuf, time::Duration};
 
@@ -135,7 +136,15 @@ impl TestDb {
         }
         let _ = admin.close().await;
         let url = url_for_database(&admin_url(), &name);
-        let conn = api::db::connect(&url).await.expect("open test database");
+        // Tests arrange and inspect data around the tenant layer. When the owner is not a
+        // superuser (as in production), forced row-level security applies to it too, so that
+        // connection is a superuser's when `TEST_DATABASE_SUPERUSER_URL` names one.
+        let inspect = std::env::var("TEST_DATABASE_SUPERUSER_URL")
+            .map(|su| url_for_database(&su, &name))
+            .unwrap_or_else(|_| url.clone());
+        let conn = api::db::connect(&inspect)
+            .await
+            .expect("open test database");
         Self {
             backend: Backend::Postgres,
             url,

@@ -55,8 +55,8 @@ backend_tests! {
         let before_move = Migrator::migrations().len() as u32 - 1;
         Migrator::up(&db, Some(before_move)).await.expect("up to the move");
         let school = uuid::Uuid::new_v4();
-        db.execute_raw(Statement::from_sql_and_values(b, format!("INSERT INTO schools (id, name, slug) VALUES ({}, 'A', 'a')", p(1)), [Value::from(school)])).await.unwrap();
-        db.execute_raw(Statement::from_sql_and_values(
+        test_db.conn.execute_raw(Statement::from_sql_and_values(b, format!("INSERT INTO schools (id, name, slug) VALUES ({}, 'A', 'a')", p(1)), [Value::from(school)])).await.unwrap();
+        test_db.conn.execute_raw(Statement::from_sql_and_values(
             b,
             format!("INSERT INTO school_configurations (school_id, id, risk_thresholds, branding, feature_flags, data_version) VALUES ({}, {}, '{{}}', '{{}}', '{{}}', 7)", p(1), p(2)),
             [Value::from(school), Value::from(uuid::Uuid::new_v4())],
@@ -65,7 +65,7 @@ backend_tests! {
         .unwrap();
 
         Migrator::up(&db, None).await.expect("the move");
-        let moved = db
+        let moved = test_db.conn
             .query_one_raw(Statement::from_sql_and_values(b, format!("SELECT data_version FROM school_data_versions WHERE school_id = {}", p(1)), [Value::from(school)]))
             .await
             .unwrap()
@@ -73,7 +73,7 @@ backend_tests! {
         assert_eq!(moved.try_get::<i64>("", "data_version").unwrap(), 7);
 
         Migrator::down(&db, Some(1)).await.expect("back");
-        let back = db
+        let back = test_db.conn
             .query_one_raw(Statement::from_sql_and_values(b, format!("SELECT data_version FROM school_configurations WHERE school_id = {}", p(1)), [Value::from(school)]))
             .await
             .unwrap()
