@@ -26,12 +26,15 @@ use sea_orm::{
 /// of the write itself).
 pub const WRITE_WAIT: Duration = Duration::from_secs(30);
 
+/// The task holding a database's turn, if any.
+type Holder = Arc<Mutex<Option<tokio::task::Id>>>;
+
 /// A database's gate: its turn, and the task holding it (to refuse a second turn asked for by
 /// the task that holds the first, which would otherwise wait for itself).
 #[derive(Debug, Default)]
 struct Gate {
     turn: Arc<tokio::sync::Mutex<()>>,
-    holder: Arc<Mutex<Option<tokio::task::Id>>>,
+    holder: Holder,
 }
 
 /// One gate per SQLite database file in this process.
@@ -40,12 +43,7 @@ static GATES: LazyLock<Mutex<HashMap<PathBuf, Gate>>> = LazyLock::new(Default::d
 /// A turn at writing, held until the transaction it was taken for has ended. Empty on
 /// PostgreSQL.
 #[derive(Debug)]
-pub struct WriteTurn(
-    Option<(
-        tokio::sync::OwnedMutexGuard<()>,
-        Arc<Mutex<Option<tokio::task::Id>>>,
-    )>,
-);
+pub struct WriteTurn(Option<(tokio::sync::OwnedMutexGuard<()>, Holder)>);
 
 impl Drop for WriteTurn {
     fn drop(&mut self) {

@@ -173,7 +173,7 @@ async fn main() {
                             }
                             _ => ("createStudent", CREATE_STUDENT, json!({ "tz": national_id(50_000_000 + client * 100_000 + i) })),
                         }
-                    } else if i % 2 == 0 {
+                    } else if i.is_multiple_of(2) {
                         ("studentsPage", STUDENTS_PAGE, json!({}))
                     } else {
                         ("studentGrades", STUDENT_GRADES, json!({ "id": student }))

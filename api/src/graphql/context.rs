@@ -140,9 +140,10 @@ pub async fn scoped<'a>(
 /// after the commit (resolving the answer's nested fields) is answered as a saved change with a
 /// failed read-back, not as a failed change.
 #[derive(Debug, Default, Clone)]
-pub struct Commits(
-    std::sync::Arc<std::sync::Mutex<Vec<(String, std::sync::Arc<std::sync::atomic::AtomicBool>)>>>,
-);
+pub struct Commits(std::sync::Arc<std::sync::Mutex<Vec<CommitFlag>>>);
+
+/// A top-level field's response key and whether its transaction committed.
+type CommitFlag = (String, std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 impl Commits {
     fn flag_for(&self, field: String) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
