@@ -76,7 +76,7 @@ fn semaphore(
     school: SchoolId,
     permits: usize,
 ) -> Result<Arc<Semaphore>, ApiError> {
-    let mut map = map.lock().map_err(ApiError::internal)?;
+    let mut map = map.lock().map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(map
         .entry(school)
         .or_insert_with(|| Arc::new(Semaphore::new(permits)))

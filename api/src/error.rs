@@ -174,8 +174,18 @@ impl ApiError {
         }
     }
 
-    /// Logs `cause` (server side only) and answers with the generic internal error.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    /// Logs `cause` (server side only) and answers with the generic internal error; a database
+    /// error that says the database is unreachable or busy is answered as
+    /// [`ApiError::Unavailable`] instead, wherever it was converted.
+    pub fn internal(cause: impl std::fmt::Display + 'static) -> Self {
+        if let Some(db) = (&cause as &dyn std::any::Any).downcast_ref::<sea_orm::DbErr>()
+            && is_unavailable(db)
+        {
+            tracing::warn!(error = %cause, "the database is unavailable or busy");
+            return ApiError::Unavailable {
+                retry_after_secs: 1,
+            };
+        }
         tracing::error!(error = %cause, "internal error");
         ApiError::Internal
     }

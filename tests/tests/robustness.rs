@@ -257,4 +257,23 @@ backend_tests! {
         assert_eq!(errors[0]["extensions"]["occurrences"], 3, "{body}");
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
     }
+
+    async fn an_error_after_a_committed_write_says_the_change_was_saved(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        let who = admin(&app).await;
+        let (term, subject, student) = calendar(&app, &who).await;
+        // A teacher may record grades but not read health records: the grade commits, then the
+        // answer's nested field is refused.
+        let teacher = As::token(&app.member_token(&root, FIRST_SCHOOL, "teacher@example.org", "TEACHER").await);
+        let (_, body) = app.gql(&teacher, "mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 70, gradedOn: \"2025-10-01\" }) { id student { healthRecords { id } } } }", json!({ "s": student, "sub": subject, "t": term })).await;
+        assert_eq!(code(&body), "FORBIDDEN", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["committed"], true, "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("saved"), "{body}");
+        assert_eq!(count(&app, "grades").await, 1, "the grade was written");
+        // A refusal before anything was written carries no such mark.
+        let (_, body) = app.gql(&teacher, "mutation { createSubject(input: { name: \"x\" }) { id } }", json!({})).await;
+        assert_eq!(code(&body), "FORBIDDEN", "{body}");
+        assert!(body["errors"][0]["extensions"].get("committed").is_none(), "{body}");
+    }
 }

@@ -145,7 +145,7 @@ impl SchoolsMutation {
                 field: "host".into(),
                 message: "this host is already mapped to a school".into(),
             },
-            _ => ApiError::internal(e),
+            _ => ApiError::from(e),
         })?;
         let entry = audit::Entry::new("school_domain.add").details(json!({ "host": host }));
         audit::write_now(&state.db, tenant.school_id(), Some(&tenant.actor), entry).await?;

@@ -53,7 +53,7 @@ pub async fn create(tx: &DatabaseTransaction, name: &str, slug: &str) -> ApiResu
             field: "input.slug".into(),
             message: "a school with this slug already exists".into(),
         },
-        _ => ApiError::internal(e),
+        _ => ApiError::from(e),
     })?;
     let scoped = TenantTx::nested(tx, school.id).await?;
     scoped

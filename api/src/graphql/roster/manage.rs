@@ -106,7 +106,7 @@ pub(super) fn removal_error(what: &'static str) -> impl Fn(TenantError) -> ApiEr
             field: "id".into(),
             message: format!("this {what} is still referenced by other records"),
         },
-        TenantError::Db(e) => ApiError::internal(e),
+        TenantError::Db(e) => ApiError::from(e),
     }
 }
 

@@ -177,7 +177,7 @@ pub(super) fn conflict_or_internal(err: DbErr, field: &str, what: &str) -> ApiEr
             field: field.to_owned(),
             message: format!("{what} already exists in this school"),
         },
-        _ => ApiError::internal(err),
+        _ => ApiError::from(err),
     }
 }
 
@@ -307,7 +307,7 @@ pub(super) fn done(errors: Vec<FieldError>) -> ApiResult<()> {
 fn not_found(what: &'static str) -> impl Fn(TenantError) -> ApiError {
     move |e| match e {
         TenantError::NotFound => ApiError::NotFound(what),
-        TenantError::Db(e) => ApiError::internal(e),
+        TenantError::Db(e) => ApiError::from(e),
     }
 }
 

@@ -329,7 +329,7 @@ impl RecordsMutation {
                 Some(SqlErr::UniqueConstraintViolation(_)) => {
                     ApiError::bad_field("input.studentIds", "lists a student twice")
                 }
-                _ => ApiError::internal(e),
+                _ => ApiError::from(e),
             })?;
         }
         tx.commit().await?;
@@ -366,7 +366,7 @@ impl RecordsMutation {
                     field: "studentId".into(),
                     message: "the student is already enrolled in this class".into(),
                 },
-                _ => ApiError::internal(e),
+                _ => ApiError::from(e),
             })?;
         tx.commit().await?;
         Ok(Enrollment(row))
