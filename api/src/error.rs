@@ -178,9 +178,12 @@ impl ApiError {
     /// error that says the database is unreachable or busy is answered as
     /// [`ApiError::Unavailable`] instead, wherever it was converted.
     pub fn internal(cause: impl std::fmt::Display + 'static) -> Self {
-        if let Some(db) = (&cause as &dyn std::any::Any).downcast_ref::<sea_orm::DbErr>()
-            && is_unavailable(db)
-        {
+        let any = &cause as &dyn std::any::Any;
+        let db = any.downcast_ref::<sea_orm::DbErr>().or_else(|| {
+            any.downcast_ref::<std::sync::Arc<sea_orm::DbErr>>()
+                .map(AsRef::as_ref)
+        });
+        if db.is_some_and(is_unavailable) {
             tracing::warn!(error = %cause, "the database is unavailable or busy");
             return ApiError::Unavailable {
                 retry_after_secs: 1,
@@ -226,7 +229,8 @@ pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
                     // PostgreSQL: the server is shutting down, restarting or gone.
                     || matches!(
                         c.as_ref(),
-                        "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006"
+                        "57P01" | "57P02" | "57P03" | "08000" | "08001" | "08003" | "08004"
+                            | "08006" | "53300"
                     )
             }),
             _ => false,

@@ -440,15 +440,16 @@ pub async fn touch_api_token(
     {
         return Ok(());
     }
+    let tx = entity::writer::begin_write(db).await?;
     api_token::Entity::update_many()
         .col_expr(
             api_token::Column::LastUsedAt,
             sea_orm::sea_query::Expr::value(now),
         )
         .filter(api_token::Column::Id.eq(token.id))
-        .exec(db)
+        .exec(&*tx)
         .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// The school's domains.

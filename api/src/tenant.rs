@@ -187,7 +187,14 @@ async fn authenticate(
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
             return Err(invalid_token());
         }
-        platform::touch_api_token(&state.db, &row).await?;
+        // Best effort, off the request's path: noting when a token was last used never delays
+        // or fails the request (on SQLite it waits for the writer's turn like any write).
+        let (db, token) = (state.db.clone(), row.clone());
+        tokio::spawn(async move {
+            if let Err(e) = platform::touch_api_token(&db, &token).await {
+                tracing::debug!(error = %e, "could not note an API token's use");
+            }
+        });
         return Ok(Some((Actor::ApiToken(row), None)));
     }
     let claims = state.jwt.verify(token).ok_or_else(invalid_token)?;

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from service import Service, fresh_database, national_id
+from service import Service, drop_database, fresh_database, national_id
 
 ROWS = 50_000
 IMPORT = "mutation($file: Upload!) { importStudents(file: $file) { status rowsOk } }"
@@ -24,7 +24,8 @@ IMPORT = "mutation($file: Upload!) { importStudents(file: $file) { status rowsOk
 def main():
     backend = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
     binary = sys.argv[2] if len(sys.argv) > 2 else "target/release/api"
-    service = Service(binary, fresh_database(backend),
+    database = fresh_database(backend)
+    service = Service(binary, database,
                       {"IMPORT_MAX_ROWS": str(ROWS), "IMPORT_MAX_BYTES": str(64 << 20)})
     service.start()
     root = service.login()
@@ -74,6 +75,7 @@ def main():
         results.append((fraction, "answered SUCCEEDED" if acked else answer.get("error", "no answer"),
                         log["status"], rows, "ok" if ok else "DISAGREE"))
     service.kill()
+    drop_database(database)
     print(f"{'kill at':>8} | {'client saw':<22} | {'log after restart':<17} | {'rows':>6} | verdict")
     for fraction, saw, status, rows, verdict in results:
         print(f"{fraction * full:>7.2f}s | {saw:<22} | {status:<17} | {rows:>6} | {verdict}")

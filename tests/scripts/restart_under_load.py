@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 
-from service import Service, fresh_database
+from service import Service, drop_database, fresh_database
 
 CLIENTS = 8
 SECONDS = 20
@@ -103,6 +103,7 @@ def main():
                                 check=True, capture_output=True, text=True).stdout.split())
     lost = [name for name in acked if name not in stored]
     service.kill()
+    drop_database(database)
     not_ready = [t for s, t in ready_during if s != 200]
     print(f"PostgreSQL {version} stopped and started again ({restarted_in:.1f} s down) under {CLIENTS} writing clients ({SECONDS} s in all)")
     print(f"answers: {dict(answers)}")

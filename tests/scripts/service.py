@@ -33,6 +33,19 @@ def fresh_database(backend):
     return owner.rsplit("/", 1)[0] + "/" + name
 
 
+def drop_database(url):
+    """Removes a database made by `fresh_database`."""
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://"):].split("?")[0]
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        return
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    name = url.rsplit("/", 1)[1]
+    subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)
+
+
 class Service:
     def __init__(self, binary, database_url, extra=None):
         self.binary, self.database_url = binary, database_url

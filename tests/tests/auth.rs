@@ -195,8 +195,17 @@ backend_tests! {
         assert_eq!(me["me"]["apiToken"]["name"], "SIS sync");
         assert_eq!(me["me"]["activeSchool"]["slug"], FIRST_SCHOOL);
         assert_eq!(me["me"]["permissions"], json!(["students:read"]));
+        // Noted off the request's path: give it a moment.
+        let mut used = None;
+        for _ in 0..100 {
+            used = entity::api_token::Entity::find().one(&app.db.conn).await.unwrap().unwrap().last_used_at;
+            if used.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(used.is_some(), "last_used_at is kept");
         let used = entity::api_token::Entity::find().one(&app.db.conn).await.unwrap().unwrap();
-        assert!(used.last_used_at.is_some(), "last_used_at is kept");
 
         // A viewer token cannot manage tokens, and no token can mint tokens.
         let (_, body) = app.gql(&As::token(&secret), "{ apiTokens { id } }", json!({})).await;

@@ -276,4 +276,33 @@ backend_tests! {
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
         assert!(body["errors"][0]["extensions"].get("committed").is_none(), "{body}");
     }
+
+    async fn every_string_argument_of_the_schema_refuses_a_nul(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        let schema = app.ok(&who, "{ __schema { queryType { fields { name args { name type { name kind ofType { name } } } } } mutationType { fields { name args { name type { name kind ofType { name } } } } } } }", json!({})).await;
+        let mut tried = 0;
+        let mut wrong = Vec::new();
+        for (root, keyword) in [("queryType", "query"), ("mutationType", "mutation")] {
+            for field in schema["__schema"][root]["fields"].as_array().unwrap() {
+                for arg in field["args"].as_array().unwrap() {
+                    let t = &arg["type"];
+                    let named = t["name"].as_str().or(t["ofType"]["name"].as_str());
+                    if named != Some("String") {
+                        continue;
+                    }
+                    let (name, arg) = (field["name"].as_str().unwrap(), arg["name"].as_str().unwrap());
+                    let document = format!("{keyword} {{ {name}({arg}: \"a\\u0000b\") }}");
+                    let (_, body) = app.gql(&who, &document, json!({})).await;
+                    tried += 1;
+                    let named = body["errors"][0]["extensions"]["fields"][0]["field"].as_str();
+                    if code(&body) != "BAD_USER_INPUT" || named != Some(arg) {
+                        wrong.push(format!("{document}: {body}"));
+                    }
+                }
+            }
+        }
+        assert!(tried >= 10, "only {tried} string arguments found");
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }

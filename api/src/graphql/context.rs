@@ -121,9 +121,11 @@ pub async fn scoped<'a>(
 ) -> ApiResult<(&'a TenantContext, entity::tenant::TenantTx)> {
     let tenant = require(ctx, permission).await?;
     let db = &state(ctx)?.db;
-    // A mutation's transaction may write: on SQLite it takes the writer's turn up front.
-    let tx = if ctx.query_env.operation.node.ty
-        == async_graphql::parser::types::OperationType::Mutation
+    // A mutation field's transaction may write: on SQLite it takes the writer's turn up front.
+    // Fields of a mutation's answer only read (and may run side by side), so they do not.
+    let root = ctx.path_node.as_ref().is_some_and(|n| n.parent.is_none());
+    let tx = if root
+        && ctx.query_env.operation.node.ty == async_graphql::parser::types::OperationType::Mutation
     {
         let mut tx = entity::tenant::TenantTx::begin_write(db, tenant.school_id()).await?;
         if let Ok(commits) = ctx.data::<Commits>() {

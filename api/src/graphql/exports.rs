@@ -94,6 +94,7 @@ fn api_error(e: &ApiError) -> Response {
         ErrorCode::SchoolRequired | ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e.code(), &e.to_string())
@@ -161,10 +162,7 @@ pub async fn oneroster(
             }
             response
         }
-        Err(e) => {
-            tracing::error!(error = %e, "the OneRoster export failed");
-            api_error(&ApiError::Internal)
-        }
+        Err(e) => api_error(&ApiError::from(e)),
     }
 }
 

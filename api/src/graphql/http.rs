@@ -83,7 +83,10 @@ pub async fn graphql_handler(
                 .all(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&code))
     };
     let unauthenticated = only(ErrorCode::Unauthenticated);
-    let retry_after = if only(ErrorCode::RateLimited) && response.data == async_graphql::Value::Null
+    let unavailable =
+        only(ErrorCode::ServiceUnavailable) && response.data == async_graphql::Value::Null;
+    let retry_after = if (only(ErrorCode::RateLimited) || unavailable)
+        && response.data == async_graphql::Value::Null
     {
         response.errors.iter().find_map(|e| {
             match e.extensions.as_ref()?.get("retryAfterSeconds")? {
@@ -123,7 +126,11 @@ pub async fn graphql_handler(
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     if let Some(seconds) = retry_after {
-        *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        *http.status_mut() = if unavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
             http.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -144,14 +151,25 @@ fn mark_committed(errors: &mut [async_graphql::ServerError], committed: &[String
             Some(async_graphql::PathSegment::Field(field)) if committed.contains(field)
         );
         if under {
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("committed", true);
-            error.message = format!(
-                "the change was saved, but its answer could not be read back: {}",
-                error.message
-            );
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            let unavailable = extensions.get("code")
+                == Some(&async_graphql::Value::from(
+                    ErrorCode::ServiceUnavailable.as_str(),
+                ));
+            extensions.set("committed", true);
+            error.message = if unavailable {
+                // Not "nothing was done, retry": the change is saved, and a retry would repeat it.
+                extensions.set("code", ErrorCode::InternalServerError.as_str());
+                extensions.unset("retryAfterSeconds");
+                "the change was saved, but its answer could not be read back (the database \
+                 became unavailable); do not send it again"
+                    .to_owned()
+            } else {
+                format!(
+                    "the change was saved, but its answer could not be read back: {}",
+                    error.message
+                )
+            };
         }
     }
 }
@@ -162,14 +180,26 @@ fn collapse_repeated(errors: &mut Vec<async_graphql::ServerError>) {
     if errors.len() < 2 {
         return;
     }
+    // The same failure: the same message and extensions at the same field of every element
+    // of a list (the path with its list indices left out).
     let key = |e: &async_graphql::ServerError| {
-        let code = e
+        let extensions = e
             .extensions
             .as_ref()
-            .and_then(|x| x.get("code"))
-            .map(ToString::to_string)
+            .and_then(|x| serde_json::to_string(x).ok())
             .unwrap_or_default();
-        (e.message.clone(), code)
+        let path: Vec<String> = e
+            .path
+            .iter()
+            .filter_map(|p| match p {
+                async_graphql::PathSegment::Field(f) => Some(f.clone()),
+                async_graphql::PathSegment::Index(_) => None,
+            })
+            .collect();
+        (
+            e.message.clone(),
+            format!("{extensions}|{}", path.join(".")),
+        )
     };
     let mut seen: std::collections::HashMap<(String, String), usize> = Default::default();
     let mut kept: Vec<(async_graphql::ServerError, u64)> = Vec::new();
@@ -479,12 +509,16 @@ impl IntoResponse for BadRequest {
                 StatusCode::BAD_REQUEST,
                 "the request body could not be read".to_owned(),
             ),
-            other => (
+            E::InvalidMultipart(e) if e.to_string().to_lowercase().contains("limit") => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the upload is over the size limit".to_owned(),
+            ),
+            _ => (
                 StatusCode::BAD_REQUEST,
-                format!(
-                    "the multipart request is not a GraphQL upload ({other}); see the GraphQL \
-                     multipart request specification"
-                ),
+                "the multipart request is not a GraphQL upload: it needs an `operations` part, \
+                 a `map` part and the files the map names (the GraphQL multipart request \
+                 specification)"
+                    .to_owned(),
             ),
         };
         tracing::debug!(error = ?self.0, "a request body was refused");

@@ -173,10 +173,12 @@ impl IdentityMutation {
         let Some(hash) = hash.filter(|_| matches) else {
             return Err(ApiError::bad_field("currentPassword", "does not match"));
         };
-        platform::set_password(&state.db, user.id, hash?).await?;
-        let user = platform::user(&state.db, user.id)
+        let tx = entity::writer::begin_write(&state.db).await?;
+        platform::set_password(&*tx, user.id, hash?).await?;
+        let user = platform::user(&*tx, user.id)
             .await?
             .ok_or(ApiError::Internal)?;
+        tx.commit().await?;
         let (token, expires_at) = state.jwt.issue(user.id, user.token_version)?;
         Ok(AuthPayload {
             token,
@@ -192,7 +194,9 @@ impl IdentityMutation {
                 "API tokens have no sessions: revoke the token instead".to_owned(),
             ));
         };
-        platform::bump_token_version(&state(ctx)?.db, user.id).await?;
+        let tx = entity::writer::begin_write(&state(ctx)?.db).await?;
+        platform::bump_token_version(&*tx, user.id).await?;
+        tx.commit().await?;
         Ok(true)
     }
 }

@@ -239,8 +239,7 @@ async fn run(
     options: Option<ImportOptions>,
     org: Option<String>,
 ) -> ApiResult<ImportLog> {
-    let (tenant, tx) = scoped(ctx, Permission::ImportsRun).await?;
-    tx.rollback().await?;
+    let tenant = super::context::require(ctx, Permission::ImportsRun).await?;
     let state = state(ctx)?;
     let max_bytes = state.config.import_max_bytes;
     let upload = file

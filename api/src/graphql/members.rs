@@ -86,18 +86,13 @@ impl MembersQuery {
 }
 
 async fn audit_in(
-    ctx: &Context<'_>,
+    tx: &entity::writer::WriteTx,
     tenant: &TenantContext,
     entry: audit::Entry<'_>,
 ) -> ApiResult<()> {
-    audit::write_now(
-        &state(ctx)?.db,
-        tenant.school_id(),
-        Some(&tenant.actor),
-        entry,
-    )
-    .await
-    .map_err(Into::into)
+    // In the change's own transaction: the change and its audit entry commit together.
+    audit::write_in(tx, tenant.school_id(), Some(&tenant.actor), entry).await?;
+    Ok(())
 }
 
 fn user_actor(tenant: &TenantContext) -> ApiResult<()> {
@@ -173,15 +168,15 @@ impl MembersMutation {
         }
         let row =
             platform::add_membership(&*tx, tenant.school_id(), user.id, input.role.into()).await?;
-        tx.commit().await?;
         audit_in(
-            ctx,
+            &tx,
             tenant,
             audit::Entry::new("membership.create")
                 .on("user", user.id)
                 .details(json!({ "role": format!("{:?}", input.role) })),
         )
         .await?;
+        tx.commit().await?;
         Ok(Membership {
             row,
             user,
@@ -200,33 +195,34 @@ impl MembersMutation {
         user_actor(tenant)?;
         let state = state(ctx)?;
         let user_id = UserId(user_id);
-        let current = platform::membership(&state.db, tenant.school_id(), user_id)
+        let tx = entity::writer::begin_write(&state.db).await?;
+        let current = platform::membership(&*tx, tenant.school_id(), user_id)
             .await?
             .ok_or(ApiError::NotFound("membership"))?;
         if current.role == entity::enums::Role::Admin
             && role != RoleName::Admin
-            && platform::admin_count(&state.db, tenant.school_id()).await? <= 1
+            && platform::admin_count(&*tx, tenant.school_id()).await? <= 1
         {
             return Err(ApiError::Conflict {
                 field: "role".into(),
                 message: "the school's last admin cannot be demoted".into(),
             });
         }
-        let row =
-            platform::set_membership_role(&state.db, tenant.school_id(), user_id, role.into())
-                .await?
-                .ok_or(ApiError::NotFound("membership"))?;
-        let user = platform::user(&state.db, user_id)
+        let row = platform::set_membership_role(&*tx, tenant.school_id(), user_id, role.into())
+            .await?
+            .ok_or(ApiError::NotFound("membership"))?;
+        let user = platform::user(&*tx, user_id)
             .await?
             .ok_or(ApiError::NotFound("membership"))?;
         audit_in(
-            ctx,
+            &tx,
             tenant,
             audit::Entry::new("membership.update")
                 .on("user", user_id)
                 .details(json!({ "role": format!("{role:?}") })),
         )
         .await?;
+        tx.commit().await?;
         Ok(Membership {
             row,
             user,
@@ -245,26 +241,28 @@ impl MembersMutation {
         user_actor(tenant)?;
         let state = state(ctx)?;
         let user_id = UserId(user_id);
-        let current = platform::membership(&state.db, tenant.school_id(), user_id)
+        let tx = entity::writer::begin_write(&state.db).await?;
+        let current = platform::membership(&*tx, tenant.school_id(), user_id)
             .await?
             .ok_or(ApiError::NotFound("membership"))?;
         if current.role == entity::enums::Role::Admin
-            && platform::admin_count(&state.db, tenant.school_id()).await? <= 1
+            && platform::admin_count(&*tx, tenant.school_id()).await? <= 1
         {
             return Err(ApiError::Conflict {
                 field: "userId".into(),
                 message: "the school's last admin cannot be removed".into(),
             });
         }
-        if !platform::remove_membership(&state.db, tenant.school_id(), user_id).await? {
+        if !platform::remove_membership(&*tx, tenant.school_id(), user_id).await? {
             return Err(ApiError::NotFound("membership"));
         }
         audit_in(
-            ctx,
+            &tx,
             tenant,
             audit::Entry::new("membership.remove").on("user", user_id),
         )
         .await?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -282,7 +280,9 @@ impl MembersMutation {
         platform::user(&state.db, user_id)
             .await?
             .ok_or(ApiError::NotFound("user"))?;
-        platform::set_user_active(&state.db, user_id, active).await?;
+        let tx = entity::writer::begin_write(&state.db).await?;
+        platform::set_user_active(&*tx, user_id, active).await?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -313,6 +313,7 @@ impl MembersMutation {
         }
         let secret = new_api_token_secret();
         let now = Utc::now();
+        let tx = entity::writer::begin_write(&state(ctx)?.db).await?;
         let row = api_token::ActiveModel {
             id: Set(ApiTokenId::generate()),
             school_id: Set(tenant.school_id()),
@@ -327,14 +328,15 @@ impl MembersMutation {
             revoked_at: Set(None),
             created_at: Set(now),
         }
-        .insert(&state(ctx)?.db)
+        .insert(&*tx)
         .await?;
         audit_in(
-            ctx,
+            &tx,
             tenant,
             audit::Entry::new("api_token.create").on("api_token", row.id),
         )
         .await?;
+        tx.commit().await?;
         Ok(CreatedApiToken {
             token: secret,
             api_token: ApiToken(row),
@@ -350,18 +352,20 @@ impl MembersMutation {
         let tenant = require(ctx, Permission::UsersManage).await?;
         user_actor(tenant)?;
         let state = state(ctx)?;
-        let token = platform::api_token(&state.db, tenant.school_id(), ApiTokenId(id))
+        let tx = entity::writer::begin_write(&state.db).await?;
+        let token = platform::api_token(&*tx, tenant.school_id(), ApiTokenId(id))
             .await?
             .ok_or(ApiError::NotFound("API token"))?;
         let mut active: api_token::ActiveModel = token.into();
         active.revoked_at = Set(Some(Utc::now()));
-        let row = active.update(&state.db).await?;
+        let row = active.update(&*tx).await?;
         audit_in(
-            ctx,
+            &tx,
             tenant,
             audit::Entry::new("api_token.revoke").on("api_token", row.id),
         )
         .await?;
+        tx.commit().await?;
         Ok(ApiToken(row))
     }
 }

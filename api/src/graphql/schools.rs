@@ -115,11 +115,11 @@ impl SchoolsMutation {
         let state = state(ctx)?;
         let tx = entity::writer::begin_write(&state.db).await?;
         let school = schools::create(&tx, &input.name, &input.slug).await?;
-        tx.commit().await?;
         let entry = audit::Entry::new("school.create")
             .on("school", school.id)
             .details(json!({ "slug": school.slug }));
-        audit::write_now(&state.db, school.id, Some(admin.actor), entry).await?;
+        audit::write_in(&tx, school.id, Some(admin.actor), entry).await?;
+        tx.commit().await?;
         Ok(School(school))
     }
 
@@ -132,13 +132,14 @@ impl SchoolsMutation {
         let tenant = require(ctx, Permission::SchoolConfigure).await?;
         let host = normalize_host(&host)?;
         let state = state(ctx)?;
+        let tx = entity::writer::begin_write(&state.db).await?;
         let row = school_domain::ActiveModel {
             id: Set(SchoolDomainId::generate()),
             school_id: Set(tenant.school_id()),
             host: Set(host.clone()),
             created_at: Set(chrono::Utc::now()),
         }
-        .insert(&state.db)
+        .insert(&*tx)
         .await
         .map_err(|e| match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict {
@@ -148,7 +149,8 @@ impl SchoolsMutation {
             _ => ApiError::from(e),
         })?;
         let entry = audit::Entry::new("school_domain.add").details(json!({ "host": host }));
-        audit::write_now(&state.db, tenant.school_id(), Some(&tenant.actor), entry).await?;
+        audit::write_in(&tx, tenant.school_id(), Some(&tenant.actor), entry).await?;
+        tx.commit().await?;
         Ok(SchoolDomain(row))
     }
 
@@ -161,11 +163,13 @@ impl SchoolsMutation {
         let tenant = require(ctx, Permission::SchoolConfigure).await?;
         let host = normalize_host(&host)?;
         let state = state(ctx)?;
-        if !platform::remove_domain(&state.db, tenant.school_id(), &host).await? {
+        let tx = entity::writer::begin_write(&state.db).await?;
+        if !platform::remove_domain(&*tx, tenant.school_id(), &host).await? {
             return Err(ApiError::NotFound("school domain"));
         }
         let entry = audit::Entry::new("school_domain.remove").details(json!({ "host": host }));
-        audit::write_now(&state.db, tenant.school_id(), Some(&tenant.actor), entry).await?;
+        audit::write_in(&tx, tenant.school_id(), Some(&tenant.actor), entry).await?;
+        tx.commit().await?;
         Ok(true)
     }
 }

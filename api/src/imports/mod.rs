@@ -21,7 +21,7 @@ use entity::{
     import_log,
     tenant::TenantTx,
 };
-use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, IntoActiveModel, TryIntoModel};
 use serde::Serialize;
 
 use crate::tenant::Actor;
@@ -419,11 +419,15 @@ pub async fn start(
                 created_at: Set(now),
                 updated_at: Set(now),
                 kind: Set(kind.as_str().to_owned()),
-                file_name: Set(crate::domain::clean_text(file_name)
-                    .unwrap_or_else(|| "upload".to_owned())
-                    .chars()
-                    .take(200)
-                    .collect()),
+                // The name comes from the client's form: control characters are dropped, so
+                // both backends can store it.
+                file_name: Set(crate::domain::clean_text(
+                    &file_name.replace(|c: char| c.is_control(), ""),
+                )
+                .unwrap_or_else(|| "upload".to_owned())
+                .chars()
+                .take(200)
+                .collect()),
                 status: Set(ImportStatus::Running),
                 dry_run: Set(options.dry_run),
                 mode: Set(options.mode.as_str().to_owned()),
@@ -465,9 +469,22 @@ pub async fn complete(
     // transaction: a crash before that commit leaves neither (the log stays RUNNING and is
     // marked failed at the next start), a crash after it leaves both.
     let (result, tx) = match result {
-        Ok((outcome, Some(tx))) => (Ok(outcome), tx),
-        Ok((outcome, None)) => (Ok(outcome), TenantTx::begin_write(db, school).await?),
-        Err(e) => (Err(e), TenantTx::begin_write(db, school).await?),
+        Ok((outcome, Some(tx))) => (Ok(outcome), Ok(tx)),
+        Ok((outcome, None)) => (Ok(outcome), TenantTx::begin_write(db, school).await),
+        Err(e) => (Err(e), TenantTx::begin_write(db, school).await),
+    };
+    let tx = match tx {
+        Ok(tx) => tx,
+        Err(e) => {
+            // No turn to write the outcome in: whoever watches this import is told now; the
+            // log is marked failed at the next start (nothing of the import was committed).
+            let mut failed = log;
+            failed.status = ImportStatus::Failed;
+            failed.rows_ok = 0;
+            failed.message = Some("the import could not be finished; nothing was written".into());
+            events.publish(school, &failed);
+            return Err(e);
+        }
     };
     let mut row = log.into_active_model();
     match &result {
@@ -513,7 +530,11 @@ pub async fn complete(
     let failed = row.clone();
     let log = match tx.update(row).await {
         Ok(log) => tx.commit().await.map(|()| log),
-        Err(e) => Err(db_error("import log")(e)),
+        Err(e) => {
+            // End this transaction (and its writer turn) before anything else is tried.
+            let _ = tx.rollback().await;
+            Err(db_error("import log")(e))
+        }
     };
     let log = match log {
         Ok(log) => log,
@@ -526,13 +547,31 @@ pub async fn complete(
             failed.message = Set(Some(
                 "the import failed inside the database; nothing was written".to_owned(),
             ));
-            let tx = TenantTx::begin_write(db, school).await?;
-            let log = tx.update(failed).await.map_err(db_error("import log"))?;
-            tx.commit().await?;
-            log
+            match record_failure(db, school, failed.clone()).await {
+                Ok(log) => log,
+                Err(e) => {
+                    // The log stays RUNNING in the database until the next start marks it
+                    // failed; whoever watches this import is told now.
+                    if let Ok(model) = failed.try_into_model() {
+                        events.publish(school, &model);
+                    }
+                    return Err(e);
+                }
+            }
         }
     };
     events.publish(school, &log);
+    Ok(log)
+}
+
+async fn record_failure(
+    db: &DatabaseConnection,
+    school: SchoolId,
+    failed: import_log::ActiveModel,
+) -> Result<import_log::Model, DbErr> {
+    let tx = TenantTx::begin_write(db, school).await?;
+    let log = tx.update(failed).await.map_err(db_error("import log"))?;
+    tx.commit().await?;
     Ok(log)
 }
 
@@ -605,7 +644,7 @@ async fn import(
     .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
     let read = started.elapsed();
     progress.set_total(table.height());
-    let tx = TenantTx::begin_write(db, school).await?;
+    let tx = begin(db, school, options).await?;
     let write = |problems: &Problems| {
         !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
     };
@@ -624,6 +663,21 @@ async fn import(
         "import checked and written, not yet committed"
     );
     finish(tx, outcome, written).await
+}
+
+/// The import's transaction: a dry run only reads, so it never takes SQLite's writer turn
+/// (and never holds up another school's writes); a real import takes it before it checks the
+/// rows, so what it checked is what it writes over.
+async fn begin(
+    db: &DatabaseConnection,
+    school: SchoolId,
+    options: &ImportOptions,
+) -> Result<TenantTx, DbErr> {
+    if options.dry_run {
+        TenantTx::begin(db, school).await
+    } else {
+        TenantTx::begin_write(db, school).await
+    }
 }
 
 /// The import's transaction, kept for the log when it wrote rows, else rolled back.
@@ -654,7 +708,7 @@ async fn import_package(
         tokio::task::spawn_blocking(move || oneroster::read(&bytes, max_unpacked, max_rows))
             .await
             .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
-    let tx = TenantTx::begin_write(db, school).await?;
+    let tx = begin(db, school, options).await?;
     let write = |problems: &Problems| {
         !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
     };

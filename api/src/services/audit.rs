@@ -64,6 +64,19 @@ pub async fn write(tx: &TenantTx, actor: Option<&Actor>, entry: Entry<'_>) -> Re
     Ok(())
 }
 
+/// Writes `entry` to `school`'s log inside `tx`, the write transaction of the change it records:
+/// the change and its entry commit together (or neither does).
+pub async fn write_in(
+    tx: &entity::writer::WriteTx,
+    school: SchoolId,
+    actor: Option<&Actor>,
+    entry: Entry<'_>,
+) -> Result<(), DbErr> {
+    let scoped = TenantTx::nested(tx, school).await?;
+    write(&scoped, actor, entry).await?;
+    scoped.commit().await
+}
+
 /// Writes `entry` to `school`'s log in a transaction of its own.
 pub async fn write_now(
     db: &DatabaseConnection,
