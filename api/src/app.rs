@@ -102,7 +102,7 @@ impl AppState {
             }
         };
         let jwt = JwtKeys::new(&secret, config.jwt_ttl);
-        let login_throttle = LoginThrottle::new(Duration::from_secs(15 * 60), 5, 50);
+        let login_throttle = LoginThrottle::new(Duration::from_secs(15 * 60));
         let schema = graphql::schema_builder()
             .extension(graphql::limits::CostGuard::new(
                 config.limits.query_max_cost,

@@ -57,6 +57,13 @@ pub struct Config {
     pub import_max_rows: usize,
     /// Request and per-school budgets (see [`Limits`]).
     pub limits: Limits,
+    /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma-separated
+    /// addresses; default none): behind them, a request's client is the rightmost address of
+    /// that header that is not itself a trusted proxy. Elsewhere it is the socket's peer.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The service's own host names (`SERVICE_HOSTS`, comma-separated; `localhost`,
+    /// `127.0.0.1` and `::1` always): no school can be mapped to one of them.
+    pub service_hosts: Vec<String>,
 }
 
 /// What one request, and one school per minute, may use. Every value comes from the
@@ -163,6 +170,8 @@ impl std::fmt::Debug for Config {
             .field("import_max_bytes", &self.import_max_bytes)
             .field("import_max_rows", &self.import_max_rows)
             .field("limits", &self.limits)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("service_hosts", &self.service_hosts)
             .finish()
     }
 }
@@ -323,6 +332,30 @@ impl Config {
                 DEFAULT_ANALYTICS_CACHE_SCHOOL_BYTES,
             )?,
         };
+        let trusted_proxies = get("TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse().map_err(|_| ConfigError::Invalid {
+                    name: "TRUSTED_PROXIES",
+                    message: format!("`{a}` is not an IP address"),
+                })
+            })
+            .collect::<Result<Vec<std::net::IpAddr>, _>>()?;
+        let mut service_hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                get("SERVICE_HOSTS")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|h| h.trim().to_lowercase())
+                    .filter(|h| !h.is_empty()),
+            )
+            .collect();
+        service_hosts.dedup();
         if (limits.school_cost_per_minute as usize) < limits.query_max_cost {
             return Err(ConfigError::Invalid {
                 name: "SCHOOL_COST_PER_MINUTE",
@@ -331,6 +364,8 @@ impl Config {
         }
         Ok(Self {
             limits,
+            trusted_proxies,
+            service_hosts,
             import_max_bytes,
             import_max_rows,
             database_url,

@@ -110,6 +110,36 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The client's address: the socket's peer, or — when that peer is one of the configured
+/// trusted proxies — the rightmost address of `X-Forwarded-For` that is not itself a trusted
+/// proxy (the left part of that header is whatever the client wrote, so it is never believed).
+pub fn client_address(
+    config: &crate::config::Config,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> String {
+    let Some(peer) = peer else {
+        return String::new();
+    };
+    if !config.trusted_proxies.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !config.trusted_proxies.contains(a))
+        .unwrap_or(peer)
+        .to_string()
+}
+
 /// How the request names its school: the `X-School-Id` header (an id, else a slug), else the
 /// host name it was sent to.
 fn school_choice(headers: &HeaderMap) -> Option<SchoolChoice> {
@@ -224,12 +254,17 @@ async fn choose_school(
     // A school named by the header must exist; an unknown school and another school are
     // answered alike: both FORBIDDEN. A host that is not mapped names no school.
     let named = matches!(choice, Some(SchoolChoice::Id(_) | SchoolChoice::Slug(_)));
+    // A host is a hint, not a demand: a host mapped to a school the actor does not belong to is
+    // treated like the shared host, so mapping a host never turns another school's requests
+    // into errors.
+    let by_host = matches!(choice, Some(SchoolChoice::Host(_)));
     match actor {
         Actor::ApiToken(token) => {
             let chosen = match choice {
                 Some(choice) => platform::school_seen(db, choice).await?,
                 None => None,
             };
+            let chosen = chosen.filter(|s| !(by_host && s.school.id != token.school_id));
             let school = match chosen {
                 Some(s) if s.school.id != token.school_id => return Err(not_a_member()),
                 Some(s) => s,
@@ -241,6 +276,7 @@ async fn choose_school(
             Ok(context(school, actor.clone(), token.role, false))
         }
         Actor::User(user) => {
+            let seen = seen.filter(|s| !(by_host && s.role.is_none() && !user.is_superadmin));
             let seen = match seen {
                 Some(seen) => seen,
                 None if named => return Err(not_a_member()),

@@ -1,81 +1,168 @@
-//! Throttling of failed logins, per email and per client address, in a sliding window.
+//! Throttling of password checks (logins and password changes), in a sliding window.
+//!
+//! An attempt is **reserved before the password hash is checked**: it counts from that moment,
+//! so parallel attempts cannot slip past the limit between the check and the verdict, and only a
+//! successful check gives it back. Three counters, each keyed so that no one can lock out
+//! someone else:
+//! - per (email, client): after 3 attempts each further one must wait twice as long as the last
+//!   (1 s, 2 s, …), and after 5 none until the oldest leaves the window;
+//! - per client: at most 50 attempts in the window, whatever the emails;
+//! - per email, from all clients together: backoff only (after 20 attempts, 1 s, 2 s, … up to
+//!   one attempt a minute), never a lock — so strangers guessing a user's password slow down
+//!   guessing without locking the user out.
 //!
 //! Kept in process memory: each instance throttles on its own, which bounds guessing per
 //! instance; a shared store is the next step when several instances serve logins.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
-/// Failed-login counters.
+/// How one counter limits attempts.
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    /// Attempts allowed in the window before backoff starts.
+    free: usize,
+    /// Attempts after which none is allowed until the oldest leaves the window (`None`: never).
+    lock: Option<usize>,
+    /// The longest wait backoff asks for between two attempts.
+    cap: Duration,
+}
+
+/// Password-check counters.
 #[derive(Debug)]
 pub struct LoginThrottle {
     window: Duration,
-    per_email: usize,
-    per_client: usize,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    pair: Rule,
+    client: Rule,
+    email: Rule,
+    attempts: Mutex<HashMap<String, Vec<Instant>>>,
+    verifications: AtomicU64,
+}
+
+/// An attempt that was let through: it counts as a failure unless [`Attempt::succeed`] is
+/// called.
+#[must_use = "an attempt counts as a failure unless it succeeds"]
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    keys: [String; 3],
+    at: Instant,
+}
+
+impl Attempt<'_> {
+    /// The password was right: this attempt no longer counts, nor do the earlier failures of
+    /// this email from this client.
+    pub fn succeed(self) {
+        let mut map = self
+            .throttle
+            .attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.remove(&self.keys[0]);
+        for key in &self.keys[1..] {
+            if let Some(times) = map.get_mut(key)
+                && let Some(i) = times.iter().position(|t| *t == self.at)
+            {
+                times.remove(i);
+            }
+        }
+    }
 }
 
 impl LoginThrottle {
-    /// At most `per_email` failures per email and `per_client` per client address in `window`.
-    pub fn new(window: Duration, per_email: usize, per_client: usize) -> Self {
+    /// The service's limits, in a window of `window`.
+    pub fn new(window: Duration) -> Self {
         Self {
             window,
-            per_email,
-            per_client,
-            failures: Mutex::new(HashMap::new()),
+            pair: Rule {
+                free: 3,
+                lock: Some(5),
+                cap: window,
+            },
+            client: Rule {
+                free: 50,
+                lock: Some(50),
+                cap: window,
+            },
+            email: Rule {
+                free: 20,
+                lock: None,
+                cap: Duration::from_secs(60),
+            },
+            attempts: Mutex::new(HashMap::new()),
+            verifications: AtomicU64::new(0),
         }
     }
 
-    fn keys(email: &str, client: &str) -> [(String, bool); 2] {
+    fn keys(email: &str, client: &str) -> [String; 3] {
+        let email = email.trim().to_lowercase();
         [
-            (format!("email:{}", email.trim().to_lowercase()), true),
-            (format!("client:{client}"), false),
+            format!("pair:{email}\u{1f}{client}"),
+            format!("client:{client}"),
+            format!("email:{email}"),
         ]
     }
 
-    /// `Err(seconds to wait)` when either counter is full.
-    pub fn check(&self, email: &str, client: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wait = 0;
-        for (key, is_email) in Self::keys(email, client) {
-            let limit = if is_email {
-                self.per_email
-            } else {
-                self.per_client
-            };
-            if let Some(times) = map.get_mut(&key) {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                if times.len() >= limit
-                    && let Some(oldest) = times.first()
-                {
-                    wait = wait.max((self.window - now.duration_since(*oldest)).as_secs().max(1));
-                }
-            }
+    /// How long `times` (attempts in the window, oldest first) must still wait under `rule`.
+    fn wait(&self, rule: Rule, times: &[Instant], now: Instant) -> Duration {
+        let n = times.len();
+        if let Some(lock) = rule.lock
+            && n >= lock
+            && let Some(oldest) = times.first()
+        {
+            return self.window.saturating_sub(now.duration_since(*oldest));
         }
-        if wait > 0 { Err(wait) } else { Ok(()) }
+        if n >= rule.free
+            && let Some(last) = times.last()
+        {
+            let exponent = u32::try_from(n - rule.free).unwrap_or(u32::MAX).min(20);
+            let spacing = Duration::from_secs(1u64 << exponent).min(rule.cap);
+            return spacing.saturating_sub(now.duration_since(*last));
+        }
+        Duration::ZERO
     }
 
-    /// Records a failed attempt.
-    pub fn fail(&self, email: &str, client: &str) {
+    /// Reserves an attempt to check `email`'s password from `client`, or `Err(seconds to
+    /// wait)`. The reservation is made under one lock with the check, so parallel attempts see
+    /// each other.
+    pub fn reserve(&self, email: &str, client: &str) -> Result<Attempt<'_>, u64> {
         let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Bound memory: forget keys whose failures have all expired.
+        let keys = Self::keys(email, client);
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        // Bound memory: forget keys whose attempts have all left the window.
         if map.len() > 100_000 {
             map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < self.window));
         }
-        for (key, _) in Self::keys(email, client) {
-            map.entry(key).or_default().push(now);
+        let mut wait = Duration::ZERO;
+        for (key, rule) in keys.iter().zip([self.pair, self.client, self.email]) {
+            if let Some(times) = map.get_mut(key) {
+                times.retain(|t| now.duration_since(*t) < self.window);
+                wait = wait.max(self.wait(rule, times, now));
+            }
         }
+        if !wait.is_zero() {
+            return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
+        }
+        for key in &keys {
+            map.entry(key.clone()).or_default().push(now);
+        }
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        Ok(Attempt {
+            throttle: self,
+            keys,
+            at: now,
+        })
     }
 
-    /// Forgets the email's failures after a successful login.
-    pub fn succeed(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("email:{}", email.trim().to_lowercase()));
+    /// How many password checks were let through since start (for tests and metrics).
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 }
 
@@ -83,30 +170,63 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
+    const WINDOW: Duration = Duration::from_secs(900);
+
     #[test]
-    fn the_sixth_failure_for_one_email_is_refused_whatever_the_client() {
-        let t = LoginThrottle::new(Duration::from_secs(900), 5, 100);
-        for i in 0..5 {
-            assert!(t.check("a@x.org", &format!("10.0.0.{i}")).is_ok());
-            t.fail("A@x.org", &format!("10.0.0.{i}"));
+    fn one_client_is_slowed_then_stopped_for_one_email() {
+        let t = LoginThrottle::new(WINDOW);
+        for _ in 0..3 {
+            drop(t.reserve("a@x.org", "10.0.0.1").unwrap());
         }
-        let wait = t.check("a@x.org", "10.0.0.99").unwrap_err();
-        assert!(wait > 0 && wait <= 900);
-        assert!(
-            t.check("b@x.org", "10.0.0.99").is_ok(),
-            "other emails are not affected"
-        );
-        t.succeed("a@x.org");
-        assert!(t.check("a@x.org", "10.0.0.99").is_ok());
+        // The fourth must wait a second after the third.
+        assert_eq!(t.reserve("a@x.org", "10.0.0.1").unwrap_err(), 1);
+        // Another client is not held up by this one.
+        assert!(t.reserve("A@x.org", "10.0.0.2").is_ok());
     }
 
     #[test]
-    fn one_client_guessing_many_emails_is_refused() {
-        let t = LoginThrottle::new(Duration::from_secs(900), 5, 3);
-        for i in 0..3 {
-            t.fail(&format!("user{i}@x.org"), "10.0.0.1");
+    fn parallel_attempts_see_each_other() {
+        let t = LoginThrottle::new(WINDOW);
+        let let_through = (0..50)
+            .filter_map(|_| t.reserve("a@x.org", "10.0.0.1").ok())
+            .count();
+        assert_eq!(let_through, 3);
+        assert_eq!(t.verifications(), 3);
+    }
+
+    #[test]
+    fn a_success_gives_the_attempt_back() {
+        let t = LoginThrottle::new(WINDOW);
+        drop(t.reserve("a@x.org", "10.0.0.1").unwrap());
+        drop(t.reserve("a@x.org", "10.0.0.1").unwrap());
+        t.reserve("a@x.org", "10.0.0.1").unwrap().succeed();
+        for _ in 0..3 {
+            drop(t.reserve("a@x.org", "10.0.0.1").unwrap());
         }
-        assert!(t.check("new@x.org", "10.0.0.1").is_err());
-        assert!(t.check("new@x.org", "10.0.0.2").is_ok());
+    }
+
+    #[test]
+    fn strangers_slow_down_guessing_one_email_but_never_lock_it() {
+        let t = LoginThrottle::new(WINDOW);
+        for i in 0..20 {
+            drop(t.reserve("a@x.org", &format!("10.0.1.{i}")).unwrap());
+        }
+        // The 21st attempt, from anywhere, waits a second — not the window.
+        let wait = t.reserve("a@x.org", "10.0.2.1").unwrap_err();
+        assert_eq!(wait, 1);
+        assert!(
+            t.reserve("b@x.org", "10.0.2.1").is_ok(),
+            "other emails are not affected"
+        );
+    }
+
+    #[test]
+    fn one_client_guessing_many_emails_is_stopped() {
+        let t = LoginThrottle::new(WINDOW);
+        for i in 0..50 {
+            drop(t.reserve(&format!("user{i}@x.org"), "10.0.0.1").unwrap());
+        }
+        assert!(t.reserve("new@x.org", "10.0.0.1").is_err());
+        assert!(t.reserve("new@x.org", "10.0.0.2").is_ok());
     }
 }

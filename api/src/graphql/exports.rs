@@ -123,9 +123,11 @@ pub async fn oneroster(
             }
         }
     } else {
-        let client = client
-            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-            .unwrap_or_default();
+        let client = tenant::client_address(
+            &state.config,
+            client.map(|Extension(ConnectInfo(addr))| addr.ip()),
+            &headers,
+        );
         let identity = tenant::resolve(&state, &headers, client).await;
         match identity.tenant {
             Ok(Some(t)) if t.can(Permission::ImportsRun) => (t.school_id(), Some(t.actor)),

@@ -40,9 +40,11 @@ pub async fn graphql_handler(
     headers: HeaderMap,
     request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
-    let client = client
-        .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-        .unwrap_or_default();
+    let client = tenant::client_address(
+        &state.config,
+        client.map(|Extension(ConnectInfo(addr))| addr.ip()),
+        &headers,
+    );
     let resolved = resolved.and_then(|Extension(r)| r.take());
     let heavy = std::sync::atomic::AtomicBool::new(false);
     let call = Call {
@@ -576,9 +578,11 @@ pub async fn body_size_gate(
         });
     let mut upload = false;
     if multipart {
-        let client = client
-            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-            .unwrap_or_default();
+        let client = tenant::client_address(
+            &state.config,
+            client.map(|Extension(ConnectInfo(addr))| addr.ip()),
+            request.headers(),
+        );
         let identity = tenant::resolve(&state, request.headers(), client).await;
         upload = identity
             .tenant
@@ -662,11 +666,14 @@ pub async fn graphql_ws(
     State(state): State<AppState>,
     client: Option<Extension<ConnectInfo<SocketAddr>>>,
     protocol: async_graphql_axum::GraphQLProtocol,
+    request_headers: HeaderMap,
     upgrade: axum::extract::WebSocketUpgrade,
 ) -> Response {
-    let client = client
-        .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-        .unwrap_or_default();
+    let client = tenant::client_address(
+        &state.config,
+        client.map(|Extension(ConnectInfo(addr))| addr.ip()),
+        &request_headers,
+    );
     let schema = state.schema.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
@@ -688,7 +695,7 @@ pub async fn graphql_ws(
                             }
                         }
                     }
-                    let identity = tenant::resolve(&state, &headers, client).await;
+                    let identity = tenant::resolve(&state, &headers, client.clone()).await;
                     let mut data = async_graphql::Data::default();
                     data.insert(state.clone());
                     data.insert(identity);

@@ -115,9 +115,11 @@ impl IdentityMutation {
     ) -> ApiResult<AuthPayload> {
         let state = state(ctx)?;
         let client = identity(ctx)?.client.clone();
-        if let Err(retry_after_secs) = state.login_throttle.check(&email, &client) {
-            return Err(ApiError::RateLimited { retry_after_secs });
-        }
+        // Reserved before the hash is checked: parallel attempts count against each other.
+        let attempt = state
+            .login_throttle
+            .reserve(&email, &client)
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
         let user = platform::user_by_email(&state.db, &email).await?;
         let stored = user
             .as_ref()
@@ -126,12 +128,13 @@ impl IdentityMutation {
             .await
             .map_err(ApiError::internal)?;
         let Some(user) = user.filter(|u| matches && u.is_active) else {
-            state.login_throttle.fail(&email, &client);
+            // The attempt stays counted.
+            drop(attempt);
             return Err(ApiError::Unauthenticated(
                 "invalid email or password".to_owned(),
             ));
         };
-        state.login_throttle.succeed(&email);
+        attempt.succeed();
         let (token, expires_at) = state.jwt.issue(user.id, user.token_version)?;
         tracing::info!(user_id = %user.id, "login");
         Ok(AuthPayload {
@@ -156,6 +159,12 @@ impl IdentityMutation {
             ));
         };
         validate_new_password("newPassword", &new_password)?;
+        // Guessing the current password through a stolen session is throttled like a login.
+        let client = identity(ctx)?.client.clone();
+        let attempt = state
+            .login_throttle
+            .reserve(&user.email, &client)
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
         let stored = user.password_hash.clone();
         let (matches, hash) = tokio::task::spawn_blocking(move || {
             let matches = verify_password(&current_password, &stored);
@@ -171,8 +180,10 @@ impl IdentityMutation {
         .await
         .map_err(ApiError::internal)?;
         let Some(hash) = hash.filter(|_| matches) else {
+            drop(attempt);
             return Err(ApiError::bad_field("currentPassword", "does not match"));
         };
+        attempt.succeed();
         let tx = entity::writer::begin_write(&state.db).await?;
         platform::set_password(&*tx, user.id, hash?).await?;
         let user = platform::user(&*tx, user.id)

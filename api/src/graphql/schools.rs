@@ -123,15 +123,24 @@ impl SchoolsMutation {
         Ok(School(school))
     }
 
-    /// Maps a host name to the active school, so requests to that host need no `X-School-Id`.
+    /// Maps a host name to the active school, so requests to that host need no `X-School-Id`
+    /// (platform superadmins only: which school a host names is a platform decision). The
+    /// service's own host names (`SERVICE_HOSTS`, `localhost`) cannot be mapped.
     async fn add_school_domain(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A host name such as school.example.org (no port).")] host: String,
     ) -> ApiResult<SchoolDomain> {
+        superadmin(ctx)?;
         let tenant = require(ctx, Permission::SchoolConfigure).await?;
         let host = normalize_host(&host)?;
         let state = state(ctx)?;
+        if state.config.service_hosts.contains(&host) {
+            return Err(ApiError::bad_field(
+                "host",
+                "is one of the service's own host names, shared by every school",
+            ));
+        }
         let tx = entity::writer::begin_write(&state.db).await?;
         let row = school_domain::ActiveModel {
             id: Set(SchoolDomainId::generate()),
