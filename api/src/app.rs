@@ -86,7 +86,16 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// State over an open, migrated database.
-    pub fn new(config: Config, mut db: DatabaseConnection) -> std::io::Result<Self> {
+    pub fn new(config: Config, db: DatabaseConnection) -> std::io::Result<Self> {
+        Self::for_instance(config, db, uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Like [`AppState::new`], for the instance named `instance` in import leases.
+    pub fn for_instance(
+        config: Config,
+        mut db: DatabaseConnection,
+        instance: String,
+    ) -> std::io::Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -127,7 +136,7 @@ impl AppState {
             jwt,
             login_throttle,
             statements,
-            import_events: crate::imports::ImportEvents::default(),
+            import_events: crate::imports::ImportEvents::for_instance(instance),
             analytics_cache,
             budgets,
             heavy_lane,
@@ -279,24 +288,25 @@ impl Application {
             }
             tracing::warn!(problems = %list, "the database role would bypass row-level security (allowed in development only)");
         }
+        if let Some(created) = bootstrap::ensure(&runtime, &config).await? {
+            announce_bootstrap(&created);
+        }
+        let listener = TcpListener::bind(config.bind_addr).await?;
+        // This instance's name in import leases: the host and the port it serves, so a restart
+        // of the same instance knows the imports it left behind.
+        let instance = format!("{}:{}", host_name(), listener.local_addr()?.port());
         // As the runtime role, school by school: the owner is under forced row-level security
         // too, so a statement across schools would not run as it.
-        let interrupted = crate::imports::fail_interrupted(&runtime).await?;
+        let interrupted = crate::imports::fail_interrupted(&runtime, &instance).await?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,
                 "imports interrupted by the last stop were marked FAILED"
             );
         }
-        if let Some(created) = bootstrap::ensure(&runtime, &config).await? {
-            announce_bootstrap(&created);
-        }
-        let listener = TcpListener::bind(config.bind_addr).await?;
-        tracing::info!(database = %redact_url(&config.database_url), "database ready");
-        Ok(Self {
-            listener,
-            state: AppState::new(config, runtime)?,
-        })
+        tracing::info!(database = %redact_url(&config.database_url), %instance, "database ready");
+        let state = AppState::for_instance(config, runtime, instance)?;
+        Ok(Self { listener, state })
     }
 
     /// The address the server listens on.
@@ -316,13 +326,42 @@ impl Application {
     ) -> std::io::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "listening on http://{addr} (GraphiQL at http://{addr}/graphiql)");
-        axum::serve(
+        // Imports left by an instance that stopped (their lease expired) are failed within a
+        // minute, by whichever instance is still serving.
+        let db = self.state.db.clone();
+        let instance = self.state.import_events.instance().to_owned();
+        let sweeper = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(crate::imports::LEASE).await;
+                match crate::imports::fail_interrupted(&db, &instance).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(
+                        interrupted = n,
+                        "imports whose instance stopped were marked FAILED"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "could not sweep interrupted imports"),
+                }
+            }
+        });
+        let served = axum::serve(
             self.listener,
             router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        sweeper.abort();
+        served
     }
+}
+
+/// This machine's name (`HOSTNAME`, else `/etc/hostname`, else `localhost`).
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// Tells the operator how to sign in the first time. A generated password is shown here once and

@@ -30,6 +30,11 @@ pub struct Model {
     pub started_by: Option<UserId>,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// The service instance running the import (while it is `RUNNING`).
+    pub lease_owner: Option<String>,
+    /// Until when that instance holds the import; renewed while it runs. A `RUNNING` import
+    /// whose lease has expired was left by a stopped instance.
+    pub lease_expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

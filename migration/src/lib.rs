@@ -16,6 +16,7 @@ mod m20261122_000004_operations;
 mod m20261122_000005_row_level_security;
 mod m20261122_000006_parallel_safe_tenant;
 mod m20261122_000007_school_data_versions;
+mod m20261130_000008_import_leases;
 
 pub use m20261122_000005_row_level_security::enable_tenant_rls;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_row_level_security::Migration),
             Box::new(m20261122_000006_parallel_safe_tenant::Migration),
             Box::new(m20261122_000007_school_data_versions::Migration),
+            Box::new(m20261130_000008_import_leases::Migration),
         ]
     }
 }

@@ -363,7 +363,8 @@ backend_tests! {
         let app = tests::spawn_app(backend).await;
         let who = admin(&app).await;
         let log = run(&app, &who, "importStudents", "s.csv", b"student_tz,first_name,last_name\n039337423,a,b\n".to_vec(), json!(null)).await;
-        app.db.conn.execute_unprepared(&format!("UPDATE import_logs SET status = 'RUNNING'{}", "")).await.unwrap();
+        // As a stopped instance leaves it: RUNNING, its lease no longer renewed (here: none).
+        app.db.conn.execute_unprepared("UPDATE import_logs SET status = 'RUNNING', lease_expires_at = NULL").await.unwrap();
         let url = app.db.url.clone();
         let config = api::config::Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some(url.clone()),

@@ -23,8 +23,13 @@ backend_tests! {
         assert!(!first["school_configurations"].columns.contains_key("data_version"));
         assert!(first["school_data_versions"].columns.contains_key("data_version"));
 
-        // One step down puts the data version back beside the configuration.
+        assert!(first["import_logs"].columns.contains_key("lease_expires_at"));
+
+        // One step down removes the import leases; one more puts the data version back beside
+        // the configuration.
         Migrator::down(&db.conn, Some(1)).await.expect("down one");
+        assert!(!catalog::read(&db.conn).await["import_logs"].columns.contains_key("lease_expires_at"));
+        Migrator::down(&db.conn, Some(1)).await.expect("down one more");
         let before = catalog::read(&db.conn).await;
         assert!(before["school_configurations"].columns.contains_key("data_version"));
         assert!(!before.contains_key("school_data_versions"));
@@ -52,7 +57,7 @@ backend_tests! {
         let db = api::db::connect_for_migrations(&test_db.url).await.unwrap();
         let b = db.get_database_backend();
         let p = |n: usize| if b == sea_orm::DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
-        let before_move = Migrator::migrations().len() as u32 - 1;
+        let before_move = Migrator::migrations().len() as u32 - 2;
         Migrator::up(&db, Some(before_move)).await.expect("up to the move");
         let school = uuid::Uuid::new_v4();
         test_db.conn.execute_raw(Statement::from_sql_and_values(b, format!("INSERT INTO schools (id, name, slug) VALUES ({}, 'A', 'a')", p(1)), [Value::from(school)])).await.unwrap();
@@ -64,7 +69,7 @@ backend_tests! {
         .await
         .unwrap();
 
-        Migrator::up(&db, None).await.expect("the move");
+        Migrator::up(&db, Some(1)).await.expect("the move");
         let moved = test_db.conn
             .query_one_raw(Statement::from_sql_and_values(b, format!("SELECT data_version FROM school_data_versions WHERE school_id = {}", p(1)), [Value::from(school)]))
             .await

@@ -310,6 +310,8 @@ type Running = std::collections::HashMap<(SchoolId, ImportLogId), import_log::Mo
 pub struct ImportEvents {
     sender: tokio::sync::broadcast::Sender<(SchoolId, import_log::Model)>,
     running: std::sync::Arc<std::sync::Mutex<Running>>,
+    /// This instance's name in the leases of the imports it runs.
+    instance: String,
 }
 
 impl Default for ImportEvents {
@@ -317,11 +319,30 @@ impl Default for ImportEvents {
         Self {
             sender: tokio::sync::broadcast::channel(1024).0,
             running: Default::default(),
+            instance: uuid::Uuid::new_v4().to_string(),
         }
     }
 }
 
+/// How long an import's lease lasts without renewal.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a running import renews its lease.
+pub const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl ImportEvents {
+    /// Events of the instance named `instance` in import leases.
+    pub fn for_instance(instance: String) -> Self {
+        Self {
+            instance,
+            ..Self::default()
+        }
+    }
+
+    /// This instance's name in import leases.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Sends `log` of `school` to current subscribers, and keeps it while the import runs.
     pub fn publish(&self, school: SchoolId, log: &import_log::Model) {
         if let Ok(mut running) = self.running.lock() {
@@ -437,6 +458,8 @@ pub async fn start(
                     Actor::ApiToken(_) => None,
                 }),
                 started_at: Set(Some(now)),
+                lease_owner: Set(Some(events.instance().to_owned())),
+                lease_expires_at: Set(Some(now + lease())),
                 ..Default::default()
             })
             .await?;
@@ -464,7 +487,15 @@ pub async fn complete(
         log: std::sync::Mutex::new((log.clone(), std::time::Instant::now())),
     };
     let file_name = log.file_name.clone();
+    // The lease is renewed while the import runs, in a task of its own.
+    let renewal = tokio::spawn(renew_lease(
+        db.clone(),
+        school,
+        log.id,
+        events.instance().to_owned(),
+    ));
     let result = import(db, school, kind, &file_name, bytes, &options, &progress).await;
+    renewal.abort();
     // The rows an import wrote and its final log commit together, in the import's own
     // transaction: a crash before that commit leaves neither (the log stays RUNNING and is
     // marked failed at the next start), a crash after it leaves both.
@@ -573,6 +604,37 @@ async fn record_failure(
     let log = tx.update(failed).await.map_err(db_error("import log"))?;
     tx.commit().await?;
     Ok(log)
+}
+
+fn lease() -> chrono::Duration {
+    chrono::Duration::from_std(LEASE).unwrap_or_else(|_| chrono::Duration::minutes(1))
+}
+
+/// Renews the lease of the import `log` every [`LEASE_RENEWAL`] for as long as it runs here
+/// (the caller aborts this task when the import ends).
+async fn renew_lease(db: DatabaseConnection, school: SchoolId, log: ImportLogId, instance: String) {
+    use sea_orm::{ColumnTrait, sea_query::Expr};
+    loop {
+        tokio::time::sleep(LEASE_RENEWAL).await;
+        let renewed = async {
+            let tx = TenantTx::begin_write(&db, school).await?;
+            tx.update_where::<import_log::Entity>(
+                vec![(
+                    import_log::Column::LeaseExpiresAt,
+                    Expr::value(Utc::now() + lease()),
+                )],
+                sea_orm::Condition::all()
+                    .add(import_log::Column::Id.eq(log))
+                    .add(import_log::Column::Status.eq(ImportStatus::Running))
+                    .add(import_log::Column::LeaseOwner.eq(instance.clone())),
+            )
+            .await?;
+            tx.commit().await
+        };
+        if let Err(e) = renewed.await {
+            tracing::warn!(error = %e, "an import's lease could not be renewed");
+        }
+    }
 }
 
 fn count(n: usize) -> i32 {
@@ -721,12 +783,14 @@ async fn import_package(
     finish(tx, outcome, written).await
 }
 
-/// Marks imports left `RUNNING` by a stopped server as failed, school by school (each in its
-/// own scope, so it runs under row-level security as the runtime role). Called at start-up,
-/// before the server takes requests; returns how many there were. Such an import's rows were
-/// never committed: they commit only together with the log's final state.
-pub async fn fail_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
-    use sea_orm::sea_query::Expr;
+/// Marks imports left `RUNNING` by a stopped instance as failed: those whose lease has expired
+/// (an import another live instance runs renews its lease and is left alone). School by school,
+/// each in its own scope, so it runs under row-level security as the runtime role. Called at
+/// start-up, before the server takes requests, and every minute while it serves; returns how
+/// many there were. Such an import's rows were never committed: they commit only together with
+/// the log's final state.
+pub async fn fail_interrupted(db: &DatabaseConnection, instance: &str) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, Condition, sea_query::Expr};
     let mut failed = 0;
     for school in crate::platform::school_ids(db).await? {
         let tx = TenantTx::begin_write(db, school).await?;
@@ -747,7 +811,15 @@ pub async fn fail_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
                     (import_log::Column::FinishedAt, Expr::value(now)),
                     (import_log::Column::UpdatedAt, Expr::value(now)),
                 ],
-                sea_orm::ColumnTrait::eq(&import_log::Column::Status, ImportStatus::Running),
+                Condition::all()
+                    .add(import_log::Column::Status.eq(ImportStatus::Running))
+                    .add(
+                        Condition::any()
+                            .add(import_log::Column::LeaseExpiresAt.is_null())
+                            .add(import_log::Column::LeaseExpiresAt.lt(now))
+                            // This instance's own from before a restart: it runs none now.
+                            .add(import_log::Column::LeaseOwner.eq(instance)),
+                    ),
             )
             .await?;
         tx.commit().await?;
@@ -785,6 +857,8 @@ mod tests {
             started_by: None,
             started_at: None,
             finished_at: None,
+            lease_owner: None,
+            lease_expires_at: None,
         }
     }
 
