@@ -66,6 +66,8 @@ pub struct AppInner {
     pub budgets: crate::budget::Budgets,
     /// Where expensive queries run.
     pub heavy_lane: crate::budget::HeavyLane,
+    /// Download links already used.
+    pub used_links: crate::auth::UsedLinks,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -140,6 +142,7 @@ impl AppState {
             analytics_cache,
             budgets,
             heavy_lane,
+            used_links: Default::default(),
         })))
     }
 }

@@ -8,7 +8,7 @@ use std::{
     io::{Cursor, Read, Write},
 };
 
-use sea_orm::{ConnectionTrait, Statement, Value as DbValue};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement, Value as DbValue};
 use serde_json::{Value, json};
 use tests::{As, FIRST_SCHOOL, TestApp, backend_tests, code};
 
@@ -163,6 +163,14 @@ fn comparable(files: &BTreeMap<String, String>, from: &str, to: &str) -> BTreeMa
         .filter(|(name, _)| *name != "orgs.csv")
         .map(|(name, text)| (name.clone(), text.replace(from, to)))
         .collect()
+}
+
+async fn export_link(app: &TestApp, who: &As) -> String {
+    app.ok(who, "mutation { exportOneRoster { url } }", json!({}))
+        .await["exportOneRoster"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 backend_tests! {
@@ -366,5 +374,34 @@ backend_tests! {
         assert_eq!(session.status().as_u16(), 401);
         let (_, body) = app.gql(&As::in_school(&viewer, FIRST_SCHOOL), "mutation { exportOneRoster { url } }", json!({})).await;
         assert_eq!(code(&body), "FORBIDDEN");
+    }
+
+    async fn a_download_link_works_once_and_only_while_its_session_lives(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        let admin = app.member_token(&root, FIRST_SCHOOL, "office@example.org", "ADMIN").await;
+        let who = As::token(&admin);
+        // Once.
+        let path = export_link(&app, &who).await;
+        assert_eq!(app.client.get(app.url(&path)).send().await.unwrap().status().as_u16(), 200);
+        let again = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(again.status().as_u16(), 401, "a link is used once");
+        // The download is audited with who made the link.
+        let user_id = app.ok(&who, "{ me { user { id } } }", json!({})).await["me"]["user"]["id"].clone();
+        let entries = entity::audit_log::Entity::find().all(&app.db.conn).await.unwrap();
+        let entry = entries.iter().find(|e| e.action == "oneroster.export").unwrap_or_else(|| panic!("{entries:?}"));
+        assert_eq!(entry.actor_id.map(|id| id.to_string()), user_id.as_str().map(str::to_owned), "{entry:?}");
+        assert_eq!(entry.details.as_ref().unwrap()["by_link"], true);
+        // A link of a session that was revoked does not work.
+        let path = export_link(&app, &who).await;
+        app.ok(&who, "mutation { revokeMySessions }", json!({})).await;
+        let revoked = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(revoked.status().as_u16(), 401);
+        // Nor one of a member who lost the permission.
+        let who = As::token(&app.login("office@example.org", tests::PASSWORD).await);
+        let path = export_link(&app, &who).await;
+        app.ok(&As::in_school(&root, FIRST_SCHOOL), "mutation($id: UUID!) { updateMembership(userId: $id, role: VIEWER) { role } }", json!({ "id": user_id })).await;
+        let demoted = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(demoted.status().as_u16(), 401);
     }
 }

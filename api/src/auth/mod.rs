@@ -167,13 +167,22 @@ pub struct DownloadClaims {
     pub iat: i64,
     /// Expires at (Unix seconds).
     pub exp: i64,
+    /// The asking user's token version when issued (for a user): revoking the user's sessions
+    /// or changing the password ends the link too.
+    #[serde(default)]
+    pub ver: Option<i32>,
+    /// The link's own id: each link is used once.
+    #[serde(default)]
+    pub jti: String,
 }
 
 impl JwtKeys {
-    /// A link token for `what` of `school`, asked for by `subject`, valid for `ttl`.
+    /// A link token for `what` of `school`, asked for by `subject` (whose token version is
+    /// `ver`, for a user), valid for `ttl`.
     pub fn issue_download(
         &self,
         subject: String,
+        ver: Option<i32>,
         school: entity::ids::SchoolId,
         what: &str,
         ttl: Duration,
@@ -186,6 +195,8 @@ impl JwtKeys {
             aud: what.to_owned(),
             iat: now.timestamp(),
             exp: expires.timestamp(),
+            ver,
+            jti: uuid::Uuid::new_v4().to_string(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(ApiError::internal)?;
@@ -202,6 +213,22 @@ impl JwtKeys {
         jsonwebtoken::decode::<DownloadClaims>(token, &self.decoding, &validation)
             .ok()
             .map(|data| data.claims)
+    }
+}
+
+/// Download links already used (by their id, until they expire): a link works once.
+#[derive(Debug, Default)]
+pub struct UsedLinks(std::sync::Mutex<std::collections::HashMap<String, i64>>);
+
+impl UsedLinks {
+    /// Marks the link `id` (expiring at `exp`, Unix seconds) used; false if it already was.
+    pub fn claim(&self, id: &str, exp: i64) -> bool {
+        let mut used = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Utc::now().timestamp();
+        if used.len() > 10_000 {
+            used.retain(|_, expires| *expires >= now);
+        }
+        used.insert(id.to_owned(), exp).is_none()
     }
 }
 

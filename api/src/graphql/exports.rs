@@ -57,6 +57,7 @@ impl ExportsMutation {
         let subject = format!("{}:{}", tenant.actor.kind(), tenant.actor.id());
         let (token, expires_at) = state.jwt.issue_download(
             subject,
+            tenant.actor.user().map(|u| u.token_version),
             tenant.school_id(),
             ONEROSTER,
             chrono::Duration::minutes(LINK_MINUTES),
@@ -108,17 +109,20 @@ pub async fn oneroster(
     headers: HeaderMap,
 ) -> Response {
     let (school, actor): (SchoolId, Option<Actor>) = if let Some(token) = query.get("token") {
-        match state
-            .jwt
-            .verify_download(token, ONEROSTER)
-            .and_then(|c| c.school.parse().ok())
-        {
-            Some(school) => (school, None),
-            None => {
+        let claims = state.jwt.verify_download(token, ONEROSTER);
+        let school = claims.as_ref().and_then(|c| c.school.parse().ok());
+        let holder = match (&claims, school) {
+            (Some(claims), Some(school)) => link_holder(&state, claims, school).await,
+            _ => Ok(None),
+        };
+        match (holder, school) {
+            (Ok(Some(actor)), Some(school)) => (school, Some(actor)),
+            (Err(e), _) => return api_error(&e),
+            _ => {
                 return error(
                     StatusCode::UNAUTHORIZED,
                     ErrorCode::Unauthenticated,
-                    "the download link is invalid or has expired",
+                    "the download link is invalid, used, or has expired",
                 );
             }
         }
@@ -149,7 +153,8 @@ pub async fn oneroster(
         Ok(permit) => permit,
         Err(e) => return api_error(&e),
     };
-    match package(&state, school, actor.as_ref()).await {
+    let by_link = query.contains_key("token");
+    match package(&state, school, actor.as_ref(), by_link).await {
         Ok((bytes, slug)) => {
             let disposition = format!("attachment; filename=\"oneroster-{slug}.zip\"");
             let mut response = (StatusCode::OK, bytes).into_response();
@@ -168,10 +173,64 @@ pub async fn oneroster(
     }
 }
 
+/// The actor a download link was made for, if it may still download: a user still active,
+/// with the same token version (no sessions revoked, no password changed since) and still
+/// allowed to export in the school; or an API token still valid for the school. A link works
+/// once (per instance).
+async fn link_holder(
+    state: &AppState,
+    claims: &crate::auth::DownloadClaims,
+    school: SchoolId,
+) -> Result<Option<Actor>, ApiError> {
+    let Some((kind, id)) = claims.sub.split_once(':') else {
+        return Ok(None);
+    };
+    let actor = match kind {
+        "USER" => {
+            let Ok(id) = id.parse::<entity::ids::UserId>() else {
+                return Ok(None);
+            };
+            let Some(user) = platform::user(&state.db, id).await? else {
+                return Ok(None);
+            };
+            let allowed = match platform::membership(&state.db, school, id).await? {
+                Some(m) => Permission::of_role(m.role).contains(&Permission::ImportsRun),
+                None => user.is_superadmin,
+            };
+            if !user.is_active || Some(user.token_version) != claims.ver || !allowed {
+                return Ok(None);
+            }
+            Actor::User(user)
+        }
+        "API_TOKEN" => {
+            let Ok(id) = id.parse::<entity::ids::ApiTokenId>() else {
+                return Ok(None);
+            };
+            let Some(token) = platform::api_token(&state.db, school, id).await? else {
+                return Ok(None);
+            };
+            let now = chrono::Utc::now();
+            if token.revoked_at.is_some()
+                || token.expires_at.is_some_and(|at| at <= now)
+                || !Permission::of_role(token.role).contains(&Permission::ImportsRun)
+            {
+                return Ok(None);
+            }
+            Actor::ApiToken(token)
+        }
+        _ => return Ok(None),
+    };
+    if !state.used_links.claim(&claims.jti, claims.exp) {
+        return Ok(None);
+    }
+    Ok(Some(actor))
+}
+
 async fn package(
     state: &AppState,
     school: SchoolId,
     actor: Option<&Actor>,
+    by_link: bool,
 ) -> Result<(Vec<u8>, String), sea_orm::DbErr> {
     let Some(row) = platform::school(&state.db, school).await? else {
         return Err(sea_orm::DbErr::RecordNotFound("school".into()));
@@ -182,7 +241,7 @@ async fn package(
     tx.commit().await?;
     // Written after the read, so a long export never holds SQLite's single write turn.
     let entry = audit::Entry::new("oneroster.export")
-        .details(json!({ "bytes": bytes.len(), "by_link": actor.is_none() }));
+        .details(json!({ "bytes": bytes.len(), "by_link": by_link }));
     audit::write_now(&state.db, school, actor, entry).await?;
     Ok((bytes, row.slug))
 }
