@@ -190,7 +190,7 @@ pub fn router(state: AppState) -> Router {
                     graphql::http::body_size_gate,
                 )),
         )
-        .route("/graphql/ws", get(graphql::http::graphql_ws))
+        .route("/graphql/ws", get(graphql::ws::graphql_ws))
         .route(
             "/exports/oneroster",
             get(graphql::exports::oneroster).layer(TimeoutLayer::with_status_code(

@@ -129,8 +129,19 @@ impl JwtKeys {
         user: UserId,
         token_version: i32,
     ) -> Result<(String, DateTime<Utc>), ApiError> {
+        self.issue_for(user, token_version, self.ttl)
+    }
+
+    /// A session token for `user` that lives `ttl` (the service's own tokens live the
+    /// configured time; tests make short-lived ones).
+    pub fn issue_for(
+        &self,
+        user: UserId,
+        token_version: i32,
+        ttl: Duration,
+    ) -> Result<(String, DateTime<Utc>), ApiError> {
         let now = Utc::now();
-        let expires = now + self.ttl;
+        let expires = now + ttl;
         let claims = Claims {
             sub: user.to_string(),
             iat: now.timestamp(),

@@ -52,6 +52,7 @@ pub async fn graphql_handler(
         headers: &headers,
         method: &method,
         client,
+        upload: resolved.is_some(),
         resolved,
         heavy: &heavy,
     };
@@ -311,8 +312,10 @@ struct Call<'a> {
     headers: &'a HeaderMap,
     method: &'a Method,
     client: String,
-    /// The identity, when the gate already resolved it (an upload).
+    /// The identity, when it was already resolved (an upload, or an operation on a socket).
     resolved: Option<RequestIdentity>,
+    /// Whether the request is a multipart upload (which must be an upload mutation).
+    upload: bool,
     /// Set when the request ran on the heavy lane.
     heavy: &'a std::sync::atomic::AtomicBool,
 }
@@ -337,7 +340,7 @@ async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
             "mutations must be sent with POST".to_owned(),
         );
     }
-    if call.resolved.is_some() && document.as_ref().is_some_and(|d| !is_upload(d, operation)) {
+    if call.upload && document.as_ref().is_some_and(|d| !is_upload(d, operation)) {
         return limits::error_response(
             ErrorCode::BadUserInput,
             format!(
@@ -659,48 +662,26 @@ pub async fn body_size_gate(
     }
 }
 
-/// `GET /graphql/ws`: subscriptions over WebSocket (graphql-transport-ws or the older
-/// graphql-ws). Credentials come in the `connection_init` payload, as the HTTP headers would:
-/// `{"Authorization": "Bearer …", "X-School-Id": "…"}`; the school is chosen as for HTTP.
-pub async fn graphql_ws(
-    State(state): State<AppState>,
-    client: Option<Extension<ConnectInfo<SocketAddr>>>,
-    protocol: async_graphql_axum::GraphQLProtocol,
-    request_headers: HeaderMap,
-    upgrade: axum::extract::WebSocketUpgrade,
-) -> Response {
-    let client = tenant::client_address(
-        &state.config,
-        client.map(|Extension(ConnectInfo(addr))| addr.ip()),
-        &request_headers,
-    );
-    let schema = state.schema.clone();
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let mut headers = HeaderMap::new();
-                    if let Some(fields) = payload.as_object() {
-                        for (name, value) in fields {
-                            let name = name.to_ascii_lowercase();
-                            if !matches!(name.as_str(), "authorization" | "x-school-id") {
-                                continue;
-                            }
-                            if let (Ok(name), Some(Ok(value))) = (
-                                header::HeaderName::try_from(name),
-                                value.as_str().map(HeaderValue::from_str),
-                            ) {
-                                headers.insert(name, value);
-                            }
-                        }
-                    }
-                    let identity = tenant::resolve(&state, &headers, client.clone()).await;
-                    let mut data = async_graphql::Data::default();
-                    data.insert(state.clone());
-                    data.insert(identity);
-                    Ok(data)
-                })
-                .serve()
-        })
+/// A query or mutation sent over a socket, run exactly as over HTTP (limits, price, budget,
+/// permits, heavy lane, audit) with the identity resolved for this operation.
+pub(super) async fn run_on_socket(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: String,
+    identity: RequestIdentity,
+    request: GqlRequest,
+) -> GqlResponse {
+    let heavy = std::sync::atomic::AtomicBool::new(false);
+    let call = Call {
+        state,
+        headers,
+        method: &Method::POST,
+        client,
+        resolved: Some(identity),
+        upload: false,
+        heavy: &heavy,
+    };
+    let mut response = run(call, request).await;
+    collapse_repeated(&mut response.errors);
+    response
 }

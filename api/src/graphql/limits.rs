@@ -359,6 +359,22 @@ pub fn classify_errors(response: &mut Response) {
     }
 }
 
+/// The type of the operation `operation_name` names (the only one when no name is given).
+pub fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<async_graphql::parser::types::OperationType> {
+    use async_graphql::parser::types::DocumentOperations;
+    match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    }
+}
+
 /// Whether the operation of `document` that would run (the named one, or the only one) is a
 /// mutation.
 pub fn is_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {

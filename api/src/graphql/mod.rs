@@ -17,6 +17,7 @@ mod schools;
 mod system;
 mod text;
 pub mod types;
+pub mod ws;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
