@@ -71,6 +71,8 @@ id_types! {
     UserId;
     /// A host name mapped to a school.
     SchoolDomainId;
+    /// An invitation of a person into a school.
+    InvitationId;
     /// An integrator API token.
     ApiTokenId;
     /// A teacher of one school.

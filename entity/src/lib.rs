@@ -26,6 +26,7 @@ pub mod guardian;
 pub mod health_record;
 pub mod import_log;
 pub mod incident;
+pub mod invitation;
 pub mod membership;
 pub mod ml_model;
 pub mod school;

@@ -17,6 +17,7 @@ mod m20261122_000005_row_level_security;
 mod m20261122_000006_parallel_safe_tenant;
 mod m20261122_000007_school_data_versions;
 mod m20261130_000008_import_leases;
+mod m20261130_000009_invitations;
 
 pub use m20261122_000005_row_level_security::enable_tenant_rls;
 
@@ -29,6 +30,7 @@ pub const PLATFORM_TABLES: &[&str] = &[
     "school_domains",
     "api_tokens",
     "school_data_versions",
+    "invitations",
 ];
 
 /// A hash of the migration sources: changes whenever any migration does. Test templates are
@@ -82,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_parallel_safe_tenant::Migration),
             Box::new(m20261122_000007_school_data_versions::Migration),
             Box::new(m20261130_000008_import_leases::Migration),
+            Box::new(m20261130_000009_invitations::Migration),
         ]
     }
 }

@@ -309,19 +309,28 @@ impl TestApp {
         data["createSchool"]["id"].as_str().expect("id").to_owned()
     }
 
-    /// Adds `email` to school `school` (id or slug) with `role`, creating the user if new;
-    /// returns the user's id.
+    /// Invites `email` into school `school` (id or slug) with `role` (creating the user if
+    /// new, with [`PASSWORD`]), and accepts the invitation as that user; returns the user's id.
     pub async fn add_member(&self, root: &str, school: &str, email: &str, role: &str) -> String {
         let data = self
             .ok(
                 &As::in_school(root, school),
                 "mutation($e: String!, $r: Role!, $p: String!) {
-                   createUser(input: { email: $e, fullName: \"Test User\", password: $p, role: $r }) { user { id } }
+                   createUser(input: { email: $e, fullName: \"Test User\", password: $p, role: $r }) { id }
                  }",
                 json!({ "e": email, "r": role, "p": PASSWORD }),
             )
             .await;
-        data["createUser"]["user"]["id"]
+        // The person accepts the invitation.
+        let token = self.login(email, PASSWORD).await;
+        let accepted = self
+            .ok(
+                &As::token(&token),
+                "mutation($id: UUID!) { acceptInvitation(id: $id) { user { id } } }",
+                json!({ "id": data["createUser"]["id"] }),
+            )
+            .await;
+        accepted["acceptInvitation"]["user"]["id"]
             .as_str()
             .expect("user id")
             .to_owned()

@@ -123,4 +123,76 @@ backend_tests! {
         assert_eq!(&codes[..3], ["BAD_USER_INPUT"; 3], "{codes:?}");
         assert!(codes[3..].iter().all(|c| c == "RATE_LIMITED"), "{codes:?}");
     }
+
+    async fn adding_a_person_of_another_school_is_an_invitation_they_decide_on(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        app.add_member(&root, "school-b", "dana@example.org", "TEACHER").await;
+        let dana = app.login("dana@example.org", tests::PASSWORD).await;
+        let a_admin = As::token(&app.member_token(&root, FIRST_SCHOOL, "a@example.org", "ADMIN").await);
+        let invite = "mutation($e: String!) { createUser(input: { email: $e, fullName: \"Someone Else\", password: \"a-long-password\", role: ADMIN }) { email role status schoolSlug expiresAt } }";
+
+        // A known and an unknown email: the same answer, field by field (the expiry to the
+        // minute), and nothing about the person.
+        let known = app.ok(&a_admin, invite, json!({ "e": "dana@example.org" })).await["createUser"].clone();
+        let unknown = app.ok(&a_admin, invite, json!({ "e": "newcomer@example.org" })).await["createUser"].clone();
+        let shape = |v: &Value| {
+            let mut v = v.clone();
+            v["email"] = Value::Null;
+            v["expiresAt"] = json!(v["expiresAt"].as_str().unwrap()[..16].to_owned());
+            v
+        };
+        assert_eq!(shape(&known), shape(&unknown));
+        assert_eq!(known["status"], "PENDING");
+        // Dana is not a member of A until she says so; her requests still name her one school.
+        let me = app.ok(&As::token(&dana), "{ me { memberships { school { slug } } invitations { id schoolSlug role } } school { slug } }", json!({})).await;
+        assert_eq!(me["me"]["memberships"], json!([{ "school": { "slug": "school-b" } }]), "{me}");
+        assert_eq!(me["school"]["slug"], "school-b");
+        let invitation = me["me"]["invitations"][0].clone();
+        assert_eq!((invitation["schoolSlug"].as_str(), invitation["role"].as_str()), (Some(FIRST_SCHOOL), Some("ADMIN")), "{me}");
+        // Her name was not changed by A's input.
+        let name = app.ok(&As::token(&dana), "{ me { user { fullName } } }", json!({})).await;
+        assert_eq!(name["me"]["user"]["fullName"], "Test User");
+        // Nobody else can answer her invitation.
+        let (_, body) = app.gql(&a_admin, "mutation($id: UUID!) { acceptInvitation(id: $id) { role } }", json!({ "id": invitation["id"] })).await;
+        assert_eq!(code(&body), "NOT_FOUND", "{body}");
+        // She declines: nothing changes; invited again, she accepts.
+        app.ok(&As::token(&dana), "mutation($id: UUID!) { declineInvitation(id: $id) }", json!({ "id": invitation["id"] })).await;
+        let me = app.ok(&As::token(&dana), "{ me { memberships { role } invitations { id } } }", json!({})).await;
+        assert_eq!(me["me"]["memberships"].as_array().unwrap().len(), 1);
+        assert_eq!(me["me"]["invitations"], json!([]));
+        app.ok(&a_admin, invite, json!({ "e": "dana@example.org" })).await;
+        let id = app.ok(&As::token(&dana), "{ me { invitations { id } } }", json!({})).await["me"]["invitations"][0]["id"].clone();
+        let joined = app.ok(&As::token(&dana), "mutation($id: UUID!) { acceptInvitation(id: $id) { role school { slug } } }", json!({ "id": id })).await;
+        assert_eq!(joined["acceptInvitation"], json!({ "role": "ADMIN", "school": { "slug": FIRST_SCHOOL } }));
+        // The newcomer got an account with the given password and an invitation to accept.
+        let newcomer = app.login("newcomer@example.org", "a-long-password").await;
+        let me = app.ok(&As::token(&newcomer), "{ me { memberships { role } invitations { schoolSlug } } }", json!({})).await;
+        assert_eq!(me["me"], json!({ "memberships": [], "invitations": [{ "schoolSlug": FIRST_SCHOOL }] }));
+    }
+
+    async fn inviting_a_known_and_an_unknown_email_takes_the_same_time(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        app.create_school(&root, "school-b").await;
+        let admin = As::in_school(&root, FIRST_SCHOOL);
+        let invite = "mutation($e: String!) { createUser(input: { email: $e, fullName: \"X\", password: \"a-long-password\", role: VIEWER }) { id } }";
+        let mut known = Vec::new();
+        let mut unknown = Vec::new();
+        for i in 0..20 {
+            let email = format!("known{i}@example.org");
+            app.ok(&As::in_school(&root, "school-b"), invite, json!({ "e": email })).await;
+            let started = std::time::Instant::now();
+            app.ok(&admin, invite, json!({ "e": email })).await;
+            known.push(started.elapsed());
+            let started = std::time::Instant::now();
+            app.ok(&admin, invite, json!({ "e": format!("unknown{i}@example.org") })).await;
+            unknown.push(started.elapsed());
+        }
+        known.sort();
+        unknown.sort();
+        let (k, u) = (known[10].as_secs_f64(), unknown[10].as_secs_f64());
+        assert!((k - u).abs() / k.max(u) < 0.2, "median known {k:.4} s, unknown {u:.4} s");
+    }
 }

@@ -18,15 +18,17 @@ backend_tests! {
 
         Migrator::up(&db.conn, None).await.expect("up");
         let first = catalog::read(&db.conn).await;
-        assert_eq!(first.len(), 28, "6 platform tables and 22 tenant tables: {:?}", first.keys());
+        assert_eq!(first.len(), 29, "7 platform tables and 22 tenant tables: {:?}", first.keys());
         assert!(Migrator::get_pending_migrations(&db.conn).await.unwrap().is_empty());
         assert!(!first["school_configurations"].columns.contains_key("data_version"));
         assert!(first["school_data_versions"].columns.contains_key("data_version"));
 
         assert!(first["import_logs"].columns.contains_key("lease_expires_at"));
 
-        // One step down removes the import leases; one more puts the data version back beside
-        // the configuration.
+        // One step down removes the invitations, the next the import leases, one more puts the
+        // data version back beside the configuration.
+        Migrator::down(&db.conn, Some(1)).await.expect("down one");
+        assert!(!catalog::read(&db.conn).await.contains_key("invitations"));
         Migrator::down(&db.conn, Some(1)).await.expect("down one");
         assert!(!catalog::read(&db.conn).await["import_logs"].columns.contains_key("lease_expires_at"));
         Migrator::down(&db.conn, Some(1)).await.expect("down one more");
@@ -57,7 +59,7 @@ backend_tests! {
         let db = api::db::connect_for_migrations(&test_db.url).await.unwrap();
         let b = db.get_database_backend();
         let p = |n: usize| if b == sea_orm::DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
-        let before_move = Migrator::migrations().len() as u32 - 2;
+        let before_move = Migrator::migrations().len() as u32 - 3;
         Migrator::up(&db, Some(before_move)).await.expect("up to the move");
         let school = uuid::Uuid::new_v4();
         test_db.conn.execute_raw(Statement::from_sql_and_values(b, format!("INSERT INTO schools (id, name, slug) VALUES ({}, 'A', 'a')", p(1)), [Value::from(school)])).await.unwrap();

@@ -19,6 +19,7 @@ pub struct Me {
     actor: Actor,
     tenant: Option<TenantContext>,
     memberships: Vec<Membership>,
+    invitations: Vec<super::members::Invitation>,
 }
 
 /// Who is asking, and where.
@@ -41,6 +42,14 @@ impl Me {
     )]
     async fn memberships(&self) -> &[Membership] {
         &self.memberships
+    }
+    /// The user's pending invitations into schools (accept or decline them with
+    /// `acceptInvitation` / `declineInvitation`).
+    #[graphql(
+        complexity = "crate::graphql::limits::list_cost(None, crate::graphql::limits::nested::FLAT, child_complexity)"
+    )]
+    async fn invitations(&self) -> &[super::members::Invitation] {
+        &self.invitations
     }
     /// The school this request acts on (null when none could be chosen: see `X-School-Id`).
     async fn active_school(&self) -> Option<School> {
@@ -90,10 +99,30 @@ impl IdentityQuery {
             }
             Actor::ApiToken(_) => Vec::new(),
         };
+        let invitations = match &actor {
+            Actor::User(user) => {
+                let rows = platform::invitations_of(&state.db, user.id).await?;
+                let schools =
+                    platform::schools_by_ids(&state.db, rows.iter().map(|i| i.school_id).collect())
+                        .await?;
+                rows.into_iter()
+                    .filter_map(|row| {
+                        let school = schools.iter().find(|s| s.id == row.school_id)?.clone();
+                        Some(super::members::Invitation {
+                            row,
+                            email: user.email.clone(),
+                            school,
+                        })
+                    })
+                    .collect()
+            }
+            Actor::ApiToken(_) => Vec::new(),
+        };
         Ok(Me {
             actor,
             tenant,
             memberships,
+            invitations,
         })
     }
 }

@@ -2,13 +2,13 @@
 
 use async_graphql::{Context, InputObject, Object};
 use chrono::{Duration, Utc};
-use entity::{api_token, ids::*};
+use entity::{api_token, ids::*, invitation, school};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    context::{Require, require, state, superadmin},
+    context::{Require, actor, require, state, superadmin},
     types::{ApiToken, CreatedApiToken, Membership, RoleName},
 };
 use crate::{
@@ -21,15 +21,18 @@ use crate::{
     tenant::{Actor, TenantContext},
 };
 
-/// A person to add to the active school.
+/// How long an invitation waits for an answer.
+pub const INVITATION_DAYS: i64 = 14;
+
+/// A person to invite into the active school.
 #[derive(Debug, InputObject)]
 pub struct CreateUserInput {
-    /// Their email. A user who already exists (in any school) is linked, never duplicated, and
-    /// keeps their password.
+    /// Their email. A person who already has an account (in any school) is invited, never
+    /// duplicated, and keeps their password and name.
     pub email: String,
-    /// Their full name (for new users).
+    /// Their full name (used only when the email is new).
     pub full_name: String,
-    /// Their password (for new users; at least 10 characters).
+    /// Their password (at least 10 characters; used only when the email is new).
     pub password: String,
     /// Their role in the active school.
     pub role: RoleName,
@@ -44,6 +47,50 @@ pub struct CreateApiTokenInput {
     pub role: RoleName,
     /// Days until it expires (1–730); never when omitted.
     pub expires_in_days: Option<i32>,
+}
+
+/// An invitation of a person into a school.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The invitation.
+    pub row: invitation::Model,
+    /// The email it was sent to.
+    pub email: String,
+    /// The inviting school.
+    pub school: school::Model,
+}
+
+/// An invitation of a person into a school.
+#[Object]
+impl Invitation {
+    /// The invitation's id.
+    async fn id(&self) -> Uuid {
+        self.row.id.into_uuid()
+    }
+    /// The email invited.
+    async fn email(&self) -> &str {
+        &self.email
+    }
+    /// The role the person would have.
+    async fn role(&self) -> RoleName {
+        self.row.role.into()
+    }
+    /// `PENDING`, `ACCEPTED` or `DECLINED`.
+    async fn status(&self) -> &str {
+        &self.row.status
+    }
+    /// When a pending invitation lapses.
+    async fn expires_at(&self) -> chrono::DateTime<Utc> {
+        self.row.expires_at
+    }
+    /// The inviting school's name.
+    async fn school_name(&self) -> &str {
+        &self.school.name
+    }
+    /// The inviting school's slug.
+    async fn school_slug(&self) -> &str {
+        &self.school.slug
+    }
 }
 
 /// Membership and token queries.
@@ -110,12 +157,17 @@ pub struct MembersMutation;
 
 #[Object]
 impl MembersMutation {
-    /// Adds a member to the active school, creating the user if the email is new.
+    /// Invites a person into the active school. Whether the email belongs to someone who
+    /// already has an account (in any school) or not, the answer is the same in shape, content
+    /// and time: a pending invitation. Nothing about a user of another school is told or
+    /// changed: the person sees the invitation in `me { invitations }` and accepts or declines
+    /// it. An unknown email gets an account with the given password and full name (the password
+    /// is checked, and hashed, whoever the email belongs to).
     async fn create_user(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Who to add, and their role.")] input: CreateUserInput,
-    ) -> ApiResult<Membership> {
+        #[graphql(desc = "Who to invite, and their role.")] input: CreateUserInput,
+    ) -> ApiResult<Invitation> {
         let tenant = require(ctx, Permission::UsersManage).await?;
         user_actor(tenant)?;
         let email = platform::normalize_email(&input.email);
@@ -133,29 +185,17 @@ impl MembersMutation {
         if !errors.is_empty() {
             return Err(ApiError::bad_fields(errors));
         }
+        // The same checks and the same hashing whoever the email belongs to.
+        validate_new_password("input.password", &input.password)?;
+        let password = input.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(ApiError::internal)??;
         let state = state(ctx)?;
-        let existing = platform::user_by_email(&state.db, &email).await?;
-        if existing.is_none() {
-            validate_new_password("input.password", &input.password)?;
-        }
-        let hash = match existing {
-            Some(_) => None,
-            None => {
-                let password = input.password.clone();
-                Some(
-                    tokio::task::spawn_blocking(move || hash_password(&password))
-                        .await
-                        .map_err(ApiError::internal)??,
-                )
-            }
-        };
         let tx = entity::writer::begin_write(&state.db).await?;
-        let user = match (existing, hash) {
-            (Some(user), _) => user,
-            (None, Some(hash)) => {
-                platform::create_user(&*tx, &email, &input.full_name, hash).await?
-            }
-            (None, None) => return Err(ApiError::Internal),
+        let user = match platform::user_by_email(&*tx, &email).await? {
+            Some(user) => user,
+            None => platform::create_user(&*tx, &email, &input.full_name, hash).await?,
         };
         if platform::membership(&*tx, tenant.school_id(), user.id)
             .await?
@@ -163,25 +203,93 @@ impl MembersMutation {
         {
             return Err(ApiError::Conflict {
                 field: "input.email".into(),
-                message: "this user is already a member of the school".into(),
+                message: "this person is already a member of the school".into(),
             });
         }
-        let row =
-            platform::add_membership(&*tx, tenant.school_id(), user.id, input.role.into()).await?;
+        let row = platform::invite(
+            &*tx,
+            tenant.school_id(),
+            user.id,
+            input.role.into(),
+            tenant.actor.user().map(|u| u.id),
+            Utc::now() + Duration::days(INVITATION_DAYS),
+        )
+        .await?;
         audit_in(
             &tx,
             tenant,
-            audit::Entry::new("membership.create")
-                .on("user", user.id)
+            audit::Entry::new("membership.invite")
+                .on("invitation", row.id)
                 .details(json!({ "role": format!("{:?}", input.role) })),
         )
         .await?;
         tx.commit().await?;
-        Ok(Membership {
+        Ok(Invitation {
             row,
-            user,
+            email,
             school: tenant.school.clone(),
         })
+    }
+
+    /// Accepts one of the signed-in user's invitations: they become a member of that school
+    /// with the invitation's role.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The invitation's id (from `me { invitations }`).")] id: Uuid,
+    ) -> ApiResult<Membership> {
+        let Some(user) = actor(ctx)?.user().cloned() else {
+            return Err(ApiError::Forbidden("API tokens have no invitations".into()));
+        };
+        let state = state(ctx)?;
+        let tx = entity::writer::begin_write(&state.db).await?;
+        let invitation = platform::pending_invitation(&*tx, user.id, InvitationId(id))
+            .await?
+            .ok_or(ApiError::NotFound("invitation"))?;
+        let school = platform::school(&*tx, invitation.school_id)
+            .await?
+            .ok_or(ApiError::NotFound("invitation"))?;
+        let row = match platform::membership(&*tx, school.id, user.id).await? {
+            Some(row) => row,
+            None => platform::add_membership(&*tx, school.id, user.id, invitation.role).await?,
+        };
+        let invitation = platform::set_invitation_status(&*tx, invitation, "ACCEPTED").await?;
+        audit::write_in(
+            &tx,
+            school.id,
+            Some(&crate::tenant::Actor::User(user.clone())),
+            audit::Entry::new("membership.accept").on("invitation", invitation.id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Membership { row, user, school })
+    }
+
+    /// Declines one of the signed-in user's invitations.
+    async fn decline_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The invitation's id (from `me { invitations }`).")] id: Uuid,
+    ) -> ApiResult<bool> {
+        let Some(user) = actor(ctx)?.user().cloned() else {
+            return Err(ApiError::Forbidden("API tokens have no invitations".into()));
+        };
+        let state = state(ctx)?;
+        let tx = entity::writer::begin_write(&state.db).await?;
+        let invitation = platform::pending_invitation(&*tx, user.id, InvitationId(id))
+            .await?
+            .ok_or(ApiError::NotFound("invitation"))?;
+        let school = invitation.school_id;
+        let invitation = platform::set_invitation_status(&*tx, invitation, "DECLINED").await?;
+        audit::write_in(
+            &tx,
+            school,
+            Some(&crate::tenant::Actor::User(user)),
+            audit::Entry::new("membership.decline").on("invitation", invitation.id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Changes a member's role in the active school. The last admin cannot be demoted.
