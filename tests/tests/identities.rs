@@ -155,8 +155,12 @@ backend_tests! {
         let name = app.ok(&As::token(&dana), "{ me { user { fullName } } }", json!({})).await;
         assert_eq!(name["me"]["user"]["fullName"], "Test User");
         // Nobody else can answer her invitation.
-        let (_, body) = app.gql(&a_admin, "mutation($id: UUID!) { acceptInvitation(id: $id) { role } }", json!({ "id": invitation["id"] })).await;
-        assert_eq!(code(&body), "NOT_FOUND", "{body}");
+        for query in ["mutation($id: UUID!) { acceptInvitation(id: $id) { role } }", "mutation($id: UUID!) { declineInvitation(id: $id) }"] {
+            let (s1, theirs) = app.gql(&a_admin, query, json!({ "id": invitation["id"] })).await;
+            let (s2, random) = app.gql(&a_admin, query, json!({ "id": uuid::Uuid::now_v7() })).await;
+            assert_eq!(code(&theirs), "NOT_FOUND", "{theirs}");
+            assert_eq!((s1, &theirs["errors"][0]["message"]), (s2, &random["errors"][0]["message"]));
+        }
         // She declines: nothing changes; invited again, she accepts.
         app.ok(&As::token(&dana), "mutation($id: UUID!) { declineInvitation(id: $id) }", json!({ "id": invitation["id"] })).await;
         let me = app.ok(&As::token(&dana), "{ me { memberships { role } invitations { id } } }", json!({})).await;

@@ -317,6 +317,8 @@ const IDENTITY: &[&str] = &[
     "setUserActive",
     "createApiToken",
     "revokeApiToken",
+    "acceptInvitation",
+    "declineInvitation",
 ];
 
 /// Mutations that take a file; their bad files are tested in `imports.rs`.
