@@ -135,14 +135,22 @@ impl Executor for SocketExecutor {
             ));
         }
         let headers = session.headers();
-        run_on_socket(
+        let limit = session.state.config.limits.request_timeout;
+        let run = run_on_socket(
             &session.state,
             &headers,
             session.client.clone(),
             identity,
             request,
-        )
-        .await
+        );
+        // The same time limit as over HTTP.
+        match tokio::time::timeout(limit, run).await {
+            Ok(response) => response,
+            Err(_) => limits::too_complex(format!(
+                "the operation ran longer than the limit of {} s",
+                limit.as_secs()
+            )),
+        }
     }
 
     fn execute_stream(
