@@ -300,7 +300,7 @@ impl Application {
         let instance = format!("{}:{}", host_name(), listener.local_addr()?.port());
         // As the runtime role, school by school: the owner is under forced row-level security
         // too, so a statement across schools would not run as it.
-        let interrupted = crate::imports::fail_interrupted(&runtime, &instance).await?;
+        let interrupted = crate::imports::fail_interrupted(&runtime, Some(&instance)).await?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,
@@ -332,11 +332,10 @@ impl Application {
         // Imports left by an instance that stopped (their lease expired) are failed within a
         // minute, by whichever instance is still serving.
         let db = self.state.db.clone();
-        let instance = self.state.import_events.instance().to_owned();
         let sweeper = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(crate::imports::LEASE).await;
-                match crate::imports::fail_interrupted(&db, &instance).await {
+                match crate::imports::fail_interrupted(&db, None).await {
                     Ok(0) => {}
                     Ok(n) => tracing::warn!(
                         interrupted = n,

@@ -578,6 +578,7 @@ pub async fn invite(
     role: Role,
     invited_by: Option<UserId>,
     expires_at: chrono::DateTime<Utc>,
+    code_hash: String,
 ) -> Result<invitation::Model, DbErr> {
     let now = Utc::now();
     let existing = invitation::Entity::find()
@@ -593,6 +594,7 @@ pub async fn invite(
             row.invited_by = Set(invited_by);
             row.expires_at = Set(expires_at);
             row.created_at = Set(now);
+            row.code_hash = Set(code_hash);
             row.update(db).await?
         }
         None => {
@@ -605,6 +607,7 @@ pub async fn invite(
                 role: Set(role),
                 status: Set(INVITATION_PENDING.to_owned()),
                 expires_at: Set(expires_at),
+                code_hash: Set(code_hash),
             }
             .insert(db)
             .await?
@@ -652,3 +655,20 @@ pub async fn set_invitation_status(
     row.status = Set(status.to_owned());
     row.update(db).await
 }
+
+/// The pending, unexpired invitation whose code hashes to `code_hash`.
+pub async fn invitation_by_code(
+    db: &impl ConnectionTrait,
+    code_hash: &str,
+) -> Result<Option<invitation::Model>, DbErr> {
+    invitation::Entity::find()
+        .filter(invitation::Column::CodeHash.eq(code_hash))
+        .filter(invitation::Column::Status.eq(INVITATION_PENDING))
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await
+}
+
+/// The mark on the password hash of an account made by an invitation and not yet claimed by
+/// its person: no password verifies against it.
+pub const UNCLAIMED: &str = "unclaimed:";

@@ -118,26 +118,41 @@ pub fn client_address(
     peer: Option<std::net::IpAddr>,
     headers: &HeaderMap,
 ) -> String {
-    let Some(peer) = peer else {
+    let Some(peer) = peer.map(|p| p.to_canonical()) else {
         return String::new();
     };
-    if !config.trusted_proxies.contains(&peer) {
+    let trusted = |ip: &std::net::IpAddr| {
+        config
+            .trusted_proxies
+            .iter()
+            .any(|t| t.to_canonical() == *ip)
+    };
+    if !trusted(&peer) {
         return peer.to_string();
     }
-    let forwarded = headers
+    // From the right: each hop a trusted proxy appended, until the first that is not a trusted
+    // proxy. An entry that cannot be read ends the walk at the last trusted hop.
+    let entries: Vec<String> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
-        .collect::<Vec<_>>();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|a| !config.trusted_proxies.contains(a))
-        .unwrap_or(peer)
-        .to_string()
+        .map(|a| a.trim().to_owned())
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let parsed = entry
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+            .map(|ip| ip.to_canonical());
+        match parsed {
+            Some(ip) if trusted(&ip) => client = ip,
+            Some(ip) => return ip.to_string(),
+            None => break,
+        }
+    }
+    client.to_string()
 }
 
 /// How the request names its school: the `X-School-Id` header (an id, else a slug), else the

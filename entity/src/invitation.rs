@@ -24,6 +24,8 @@ pub struct Model {
     pub status: String,
     /// When a pending invitation lapses.
     pub expires_at: DateTimeUtc,
+    /// The SHA-256 of the invitation's code (the code itself is shown once, to the school).
+    pub code_hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,9 +1,11 @@
 //! Invitations: adding a person to a school is an invitation they accept or decline, so a school
-//! never learns about, nor changes, a user of another school without that user's consent.
+//! never learns about, nor changes, a user of another school without that user's consent. An
+//! invitation is accepted with its code (stored as a SHA-256), which the school hands to the
+//! person: holding the account is not enough.
 
 use sea_orm_migration::prelude::*;
 
-use crate::dsl::{OnDelete, Table, drop_tables, one_of, timestamp};
+use crate::dsl::{OnDelete, Table, drop_tables, one_of, text, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -18,7 +20,9 @@ impl MigrationTrait for Migration {
             .col(one_of("role", &["ADMIN", "TEACHER", "VIEWER"]))
             .col(one_of("status", &["PENDING", "ACCEPTED", "DECLINED"]).default("PENDING"))
             .col(timestamp("expires_at"))
+            .col(text("code_hash"))
             .unique(&["school_id", "user_id"])
+            .unique(&["code_hash"])
             .index(&["user_id"])
             .create(manager)
             .await

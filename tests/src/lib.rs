@@ -309,27 +309,36 @@ impl TestApp {
         data["createSchool"]["id"].as_str().expect("id").to_owned()
     }
 
-    /// Invites `email` into school `school` (id or slug) with `role` (creating the user if
-    /// new, with [`PASSWORD`]), and accepts the invitation as that user; returns the user's id.
+    /// Invites `email` into school `school` (id or slug) with `role`, and accepts the invitation
+    /// as that person (choosing [`PASSWORD`] when the email is new); returns the user's id.
     pub async fn add_member(&self, root: &str, school: &str, email: &str, role: &str) -> String {
         let data = self
             .ok(
                 &As::in_school(root, school),
-                "mutation($e: String!, $r: Role!, $p: String!) {
-                   createUser(input: { email: $e, fullName: \"Test User\", password: $p, role: $r }) { id }
+                "mutation($e: String!, $r: Role!) {
+                   createUser(input: { email: $e, fullName: \"Test User\", role: $r }) { code }
                  }",
-                json!({ "e": email, "r": role, "p": PASSWORD }),
+                json!({ "e": email, "r": role }),
             )
             .await;
-        // The person accepts the invitation.
-        let token = self.login(email, PASSWORD).await;
-        let accepted = self
-            .ok(
-                &As::token(&token),
-                "mutation($id: UUID!) { acceptInvitation(id: $id) { user { id } } }",
-                json!({ "id": data["createUser"]["id"] }),
+        // The person accepts with the code: choosing the password when the email is new,
+        // else signed in.
+        let code = data["createUser"]["code"].clone();
+        let accept = "mutation($c: String!, $p: String) { acceptInvitation(code: $c, password: $p) { user { id } } }";
+        let (_, body) = self
+            .gql(
+                &As::anonymous(),
+                accept,
+                json!({ "c": code, "p": PASSWORD }),
             )
             .await;
+        let accepted = if body["errors"].is_null() {
+            body["data"].clone()
+        } else {
+            let token = self.login(email, PASSWORD).await;
+            self.ok(&As::token(&token), accept, json!({ "c": code }))
+                .await
+        };
         accepted["acceptInvitation"]["user"]["id"]
             .as_str()
             .expect("user id")

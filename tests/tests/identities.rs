@@ -131,49 +131,72 @@ backend_tests! {
         app.add_member(&root, "school-b", "dana@example.org", "TEACHER").await;
         let dana = app.login("dana@example.org", tests::PASSWORD).await;
         let a_admin = As::token(&app.member_token(&root, FIRST_SCHOOL, "a@example.org", "ADMIN").await);
-        let invite = "mutation($e: String!) { createUser(input: { email: $e, fullName: \"Someone Else\", password: \"a-long-password\", role: ADMIN }) { email role status schoolSlug expiresAt } }";
+        let invite = "mutation($e: String!) { createUser(input: { email: $e, fullName: \"Someone Else\", role: ADMIN }) { email role status schoolSlug expiresAt code } }";
+        let accept = "mutation($c: String!, $p: String) { acceptInvitation(code: $c, password: $p) { role school { slug } } }";
 
         // A known and an unknown email: the same answer, field by field (the expiry to the
-        // minute), and nothing about the person.
+        // minute, the code's length), and nothing about the person.
         let known = app.ok(&a_admin, invite, json!({ "e": "dana@example.org" })).await["createUser"].clone();
         let unknown = app.ok(&a_admin, invite, json!({ "e": "newcomer@example.org" })).await["createUser"].clone();
         let shape = |v: &Value| {
             let mut v = v.clone();
             v["email"] = Value::Null;
             v["expiresAt"] = json!(v["expiresAt"].as_str().unwrap()[..16].to_owned());
+            v["code"] = json!(v["code"].as_str().unwrap().len());
             v
         };
         assert_eq!(shape(&known), shape(&unknown));
         assert_eq!(known["status"], "PENDING");
+        // The inviting school cannot sign in as either person: it set no password.
+        for email in ["dana@example.org", "newcomer@example.org"] {
+            for password in ["Someone Else", tests::PASSWORD] {
+                if email == "dana@example.org" && password == tests::PASSWORD {
+                    continue; // Dana's own password, which school A does not know.
+                }
+                let (_, body) = app.gql(&As::anonymous(), "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }", json!({ "e": email, "p": password })).await;
+                assert_eq!(code(&body), "UNAUTHENTICATED", "{email} {password}: {body}");
+            }
+        }
+        // Nor accept Dana's invitation without being Dana: an account is not enough, the
+        // session must be hers; and without a session an existing account cannot be claimed.
+        let (_, body) = app.gql(&a_admin, accept, json!({ "c": known["code"] })).await;
+        assert_eq!(code(&body), "NOT_FOUND", "{body}");
+        let (_, body) = app.gql(&As::anonymous(), accept, json!({ "c": known["code"], "p": "a-password-of-school-a" })).await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
         // Dana is not a member of A until she says so; her requests still name her one school.
-        let me = app.ok(&As::token(&dana), "{ me { memberships { school { slug } } invitations { id schoolSlug role } } school { slug } }", json!({})).await;
+        let me = app.ok(&As::token(&dana), "{ me { memberships { school { slug } } invitations { id schoolSlug role code } } school { slug } }", json!({})).await;
         assert_eq!(me["me"]["memberships"], json!([{ "school": { "slug": "school-b" } }]), "{me}");
         assert_eq!(me["school"]["slug"], "school-b");
         let invitation = me["me"]["invitations"][0].clone();
         assert_eq!((invitation["schoolSlug"].as_str(), invitation["role"].as_str()), (Some(FIRST_SCHOOL), Some("ADMIN")), "{me}");
+        assert!(invitation["code"].is_null(), "the code is shown only to the school: {me}");
         // Her name was not changed by A's input.
         let name = app.ok(&As::token(&dana), "{ me { user { fullName } } }", json!({})).await;
         assert_eq!(name["me"]["user"]["fullName"], "Test User");
-        // Nobody else can answer her invitation.
-        for query in ["mutation($id: UUID!) { acceptInvitation(id: $id) { role } }", "mutation($id: UUID!) { declineInvitation(id: $id) }"] {
-            let (s1, theirs) = app.gql(&a_admin, query, json!({ "id": invitation["id"] })).await;
-            let (s2, random) = app.gql(&a_admin, query, json!({ "id": uuid::Uuid::now_v7() })).await;
-            assert_eq!(code(&theirs), "NOT_FOUND", "{theirs}");
-            assert_eq!((s1, &theirs["errors"][0]["message"]), (s2, &random["errors"][0]["message"]));
-        }
-        // She declines: nothing changes; invited again, she accepts.
+        // Another person's invitation is answered like a random id, and a wrong code like none.
+        let (s1, theirs) = app.gql(&a_admin, "mutation($id: UUID!) { declineInvitation(id: $id) }", json!({ "id": invitation["id"] })).await;
+        let (s2, random) = app.gql(&a_admin, "mutation($id: UUID!) { declineInvitation(id: $id) }", json!({ "id": uuid::Uuid::now_v7() })).await;
+        assert_eq!(code(&theirs), "NOT_FOUND", "{theirs}");
+        assert_eq!((s1, &theirs["errors"][0]["message"]), (s2, &random["errors"][0]["message"]));
+        let (_, body) = app.gql(&As::token(&dana), accept, json!({ "c": "not-the-code" })).await;
+        assert_eq!(code(&body), "NOT_FOUND", "{body}");
+        // She declines: nothing changes, and the code no longer works; invited again, she
+        // accepts with the new code.
         app.ok(&As::token(&dana), "mutation($id: UUID!) { declineInvitation(id: $id) }", json!({ "id": invitation["id"] })).await;
+        let (_, body) = app.gql(&As::token(&dana), accept, json!({ "c": known["code"] })).await;
+        assert_eq!(code(&body), "NOT_FOUND", "{body}");
         let me = app.ok(&As::token(&dana), "{ me { memberships { role } invitations { id } } }", json!({})).await;
         assert_eq!(me["me"]["memberships"].as_array().unwrap().len(), 1);
         assert_eq!(me["me"]["invitations"], json!([]));
-        app.ok(&a_admin, invite, json!({ "e": "dana@example.org" })).await;
-        let id = app.ok(&As::token(&dana), "{ me { invitations { id } } }", json!({})).await["me"]["invitations"][0]["id"].clone();
-        let joined = app.ok(&As::token(&dana), "mutation($id: UUID!) { acceptInvitation(id: $id) { role school { slug } } }", json!({ "id": id })).await;
+        let again = app.ok(&a_admin, invite, json!({ "e": "dana@example.org" })).await["createUser"]["code"].clone();
+        let joined = app.ok(&As::token(&dana), accept, json!({ "c": again })).await;
         assert_eq!(joined["acceptInvitation"], json!({ "role": "ADMIN", "school": { "slug": FIRST_SCHOOL } }));
-        // The newcomer got an account with the given password and an invitation to accept.
-        let newcomer = app.login("newcomer@example.org", "a-long-password").await;
+        // The newcomer chooses a password with the code, and is a member.
+        let joined = app.ok(&As::anonymous(), accept, json!({ "c": unknown["code"], "p": "the-newcomers-own" })).await;
+        assert_eq!(joined["acceptInvitation"]["school"]["slug"], FIRST_SCHOOL);
+        let newcomer = app.login("newcomer@example.org", "the-newcomers-own").await;
         let me = app.ok(&As::token(&newcomer), "{ me { memberships { role } invitations { schoolSlug } } }", json!({})).await;
-        assert_eq!(me["me"], json!({ "memberships": [], "invitations": [{ "schoolSlug": FIRST_SCHOOL }] }));
+        assert_eq!(me["me"], json!({ "memberships": [{ "role": "ADMIN" }], "invitations": [] }));
     }
 
     async fn inviting_a_known_and_an_unknown_email_takes_the_same_time(backend) {
@@ -181,7 +204,7 @@ backend_tests! {
         let root = app.root().await;
         app.create_school(&root, "school-b").await;
         let admin = As::in_school(&root, FIRST_SCHOOL);
-        let invite = "mutation($e: String!) { createUser(input: { email: $e, fullName: \"X\", password: \"a-long-password\", role: VIEWER }) { id } }";
+        let invite = "mutation($e: String!) { createUser(input: { email: $e, fullName: \"X\", role: VIEWER }) { id } }";
         let mut known = Vec::new();
         let mut unknown = Vec::new();
         for i in 0..20 {

@@ -16,7 +16,7 @@ const OPERATIONS: &[(&str, Option<Permission>)] = &[
         Some(Permission::UsersManage),
     ),
     (
-        "mutation { createUser(input: { email: \"new@example.org\", fullName: \"N\", password: \"long-enough-pw\", role: VIEWER }) { role } }",
+        "mutation { createUser(input: { email: \"new@example.org\", fullName: \"N\", role: VIEWER }) { role } }",
         Some(Permission::UsersManage),
     ),
     (
@@ -68,7 +68,7 @@ backend_tests! {
         let token = token["createApiToken"]["token"].as_str().unwrap().to_owned();
         for query in [
             "mutation { createApiToken(input: { name: \"t\", role: ADMIN }) { token } }",
-            "mutation { createUser(input: { email: \"x@example.org\", fullName: \"X\", password: \"long-enough-pw\", role: ADMIN }) { role } }",
+            "mutation { createUser(input: { email: \"x@example.org\", fullName: \"X\", role: ADMIN }) { role } }",
             "mutation { changePassword(currentPassword: \"a\", newPassword: \"bbbbbbbbbbbb\") { token } }",
             "mutation { createSchool(input: { name: \"N\", slug: \"by-token\" }) { id } }",
         ] {

@@ -8,8 +8,9 @@
 //!   (1 s, 2 s, …), and after 5 none until the oldest leaves the window;
 //! - per client: at most 50 attempts in the window, whatever the emails;
 //! - per email, from all clients together: backoff only (after 20 attempts, 1 s, 2 s, … up to
-//!   one attempt a minute), never a lock — so strangers guessing a user's password slow down
-//!   guessing without locking the user out.
+//!   one attempt a minute), never a lock — and a client that signed in as that email before
+//!   (in the last 30 days) is exempt from it, so strangers guessing a user's password slow
+//!   down guessing without keeping the user out.
 //!
 //! Kept in process memory: each instance throttles on its own, which bounds guessing per
 //! instance; a shared store is the next step when several instances serve logins.
@@ -42,8 +43,15 @@ pub struct LoginThrottle {
     client: Rule,
     email: Rule,
     attempts: Mutex<HashMap<String, Vec<Instant>>>,
+    /// (email, client) pairs that signed in successfully, and when.
+    known: Mutex<HashMap<String, Instant>>,
     verifications: AtomicU64,
 }
+
+/// How long a client that signed in as an email stays exempt from that email's backoff.
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The most (email, client) pairs remembered as known.
+const MAX_KNOWN: usize = 100_000;
 
 /// An attempt that was let through: it counts as a failure unless [`Attempt::succeed`] is
 /// called.
@@ -65,6 +73,19 @@ impl Attempt<'_> {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         map.remove(&self.keys[0]);
+        let mut known = self
+            .throttle
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if known.len() >= MAX_KNOWN {
+            let now = Instant::now();
+            known.retain(|_, at| now.duration_since(*at) < KNOWN_FOR);
+        }
+        if known.len() < MAX_KNOWN {
+            known.insert(self.keys[0].clone(), Instant::now());
+        }
+        drop(known);
         for key in &self.keys[1..] {
             if let Some(times) = map.get_mut(key)
                 && let Some(i) = times.iter().position(|t| *t == self.at)
@@ -96,6 +117,7 @@ impl LoginThrottle {
                 cap: Duration::from_secs(60),
             },
             attempts: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
             verifications: AtomicU64::new(0),
         }
     }
@@ -139,8 +161,21 @@ impl LoginThrottle {
         if map.len() > 100_000 {
             map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < self.window));
         }
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&keys[0])
+            .is_some_and(|at| now.duration_since(*at) < KNOWN_FOR);
         let mut wait = Duration::ZERO;
-        for (key, rule) in keys.iter().zip([self.pair, self.client, self.email]) {
+        for (i, (key, rule)) in keys
+            .iter()
+            .zip([self.pair, self.client, self.email])
+            .enumerate()
+        {
+            if i == 2 && known {
+                continue;
+            }
             if let Some(times) = map.get_mut(key) {
                 times.retain(|t| now.duration_since(*t) < self.window);
                 wait = wait.max(self.wait(rule, times, now));
@@ -217,6 +252,23 @@ mod tests {
         assert!(
             t.reserve("b@x.org", "10.0.2.1").is_ok(),
             "other emails are not affected"
+        );
+    }
+
+    #[test]
+    fn a_client_that_signed_in_before_is_not_held_up_by_strangers() {
+        let t = LoginThrottle::new(WINDOW);
+        t.reserve("a@x.org", "10.9.9.9").unwrap().succeed();
+        for i in 0..25 {
+            drop(t.reserve("a@x.org", &format!("10.0.1.{i}")));
+        }
+        assert!(
+            t.reserve("a@x.org", "10.0.2.1").is_err(),
+            "a stranger waits"
+        );
+        assert!(
+            t.reserve("a@x.org", "10.9.9.9").is_ok(),
+            "the user's own client does not"
         );
     }
 

@@ -112,6 +112,7 @@ impl IdentityQuery {
                             row,
                             email: user.email.clone(),
                             school,
+                            code: None,
                         })
                     })
                     .collect()
@@ -144,6 +145,11 @@ impl IdentityMutation {
     ) -> ApiResult<AuthPayload> {
         let state = state(ctx)?;
         let client = identity(ctx)?.client.clone();
+        if email.len() > 254 {
+            return Err(ApiError::Unauthenticated(
+                "invalid email or password".to_owned(),
+            ));
+        }
         // Reserved before the hash is checked: parallel attempts count against each other.
         let attempt = state
             .login_throttle

@@ -13,7 +13,8 @@ use super::{
 };
 use crate::{
     auth::{
-        Permission, hash_api_token, hash_password, new_api_token_secret, validate_new_password,
+        Permission, hash_api_token, hash_password, new_api_token_secret, random_secret,
+        validate_new_password,
     },
     error::{ApiError, ApiResult, FieldError},
     platform,
@@ -30,10 +31,8 @@ pub struct CreateUserInput {
     /// Their email. A person who already has an account (in any school) is invited, never
     /// duplicated, and keeps their password and name.
     pub email: String,
-    /// Their full name (used only when the email is new).
+    /// Their full name (used only when the email is new to the service).
     pub full_name: String,
-    /// Their password (at least 10 characters; used only when the email is new).
-    pub password: String,
     /// Their role in the active school.
     pub role: RoleName,
 }
@@ -58,6 +57,8 @@ pub struct Invitation {
     pub email: String,
     /// The inviting school.
     pub school: school::Model,
+    /// The code that accepts it: only in the answer of the `createUser` that made it.
+    pub code: Option<String>,
 }
 
 /// An invitation of a person into a school.
@@ -90,6 +91,11 @@ impl Invitation {
     /// The inviting school's slug.
     async fn school_slug(&self) -> &str {
         &self.school.slug
+    }
+    /// The code that accepts the invitation (`acceptInvitation(code)`): shown once, to the
+    /// inviting school, which hands it to the person; null everywhere else.
+    async fn code(&self) -> Option<&str> {
+        self.code.as_deref()
     }
 }
 
@@ -159,10 +165,10 @@ pub struct MembersMutation;
 impl MembersMutation {
     /// Invites a person into the active school. Whether the email belongs to someone who
     /// already has an account (in any school) or not, the answer is the same in shape, content
-    /// and time: a pending invitation. Nothing about a user of another school is told or
-    /// changed: the person sees the invitation in `me { invitations }` and accepts or declines
-    /// it. An unknown email gets an account with the given password and full name (the password
-    /// is checked, and hashed, whoever the email belongs to).
+    /// and time: a pending invitation with its `code`, shown only here. Nothing about a user of
+    /// another school is told or changed, and no school sets anyone's password. Hand the code
+    /// to the person: they accept with `acceptInvitation(code)` — signed in if they have an
+    /// account, or choosing their password if the email is new to the service.
     async fn create_user(
         &self,
         ctx: &Context<'_>,
@@ -185,17 +191,21 @@ impl MembersMutation {
         if !errors.is_empty() {
             return Err(ApiError::bad_fields(errors));
         }
-        // The same checks and the same hashing whoever the email belongs to.
-        validate_new_password("input.password", &input.password)?;
-        let password = input.password.clone();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        // The same work whoever the email belongs to: a hash of a secret nobody knows (the
+        // locked password of an account the invitation makes, discarded otherwise).
+        let secret = random_secret();
+        let locked = tokio::task::spawn_blocking(move || hash_password(&secret))
             .await
             .map_err(ApiError::internal)??;
+        let code = random_secret();
         let state = state(ctx)?;
         let tx = entity::writer::begin_write(&state.db).await?;
         let user = match platform::user_by_email(&*tx, &email).await? {
             Some(user) => user,
-            None => platform::create_user(&*tx, &email, &input.full_name, hash).await?,
+            None => {
+                let locked = format!("{}{locked}", platform::UNCLAIMED);
+                platform::create_user(&*tx, &email, &input.full_name, locked).await?
+            }
         };
         if platform::membership(&*tx, tenant.school_id(), user.id)
             .await?
@@ -213,6 +223,7 @@ impl MembersMutation {
             input.role.into(),
             tenant.actor.user().map(|u| u.id),
             Utc::now() + Duration::days(INVITATION_DAYS),
+            hash_api_token(&code),
         )
         .await?;
         audit_in(
@@ -228,24 +239,70 @@ impl MembersMutation {
             row,
             email,
             school: tenant.school.clone(),
+            code: Some(code),
         })
     }
 
-    /// Accepts one of the signed-in user's invitations: they become a member of that school
-    /// with the invitation's role.
+    /// Accepts an invitation with its code: the person becomes a member of the school with
+    /// the invitation's role. Signed in, the invitation must be the signed-in user's. Without
+    /// a session, the email must be new to the service: `password` (at least 10 characters)
+    /// becomes the new account's password; an email that already has an account must sign in
+    /// first.
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The invitation's id (from `me { invitations }`).")] id: Uuid,
+        #[graphql(desc = "The invitation's code, from the school.")] code: String,
+        #[graphql(desc = "The new account's password (only when accepting without a session).")]
+        password: Option<String>,
     ) -> ApiResult<Membership> {
-        let Some(user) = actor(ctx)?.user().cloned() else {
-            return Err(ApiError::Forbidden("API tokens have no invitations".into()));
+        let signed_in = match &super::context::identity(ctx)?.actor {
+            Ok(Some(crate::tenant::Actor::User(user))) => Some(user.clone()),
+            Ok(Some(crate::tenant::Actor::ApiToken(_))) => {
+                return Err(ApiError::Forbidden("API tokens have no invitations".into()));
+            }
+            Ok(None) => None,
+            Err(e) => return Err(e.clone()),
+        };
+        let new_password = match (&signed_in, password) {
+            (None, Some(password)) => {
+                validate_new_password("password", &password)?;
+                Some(
+                    tokio::task::spawn_blocking(move || hash_password(&password))
+                        .await
+                        .map_err(ApiError::internal)??,
+                )
+            }
+            (None, None) => {
+                return Err(ApiError::bad_field(
+                    "password",
+                    "choose a password, or sign in first if you already have an account",
+                ));
+            }
+            (Some(_), _) => None,
         };
         let state = state(ctx)?;
         let tx = entity::writer::begin_write(&state.db).await?;
-        let invitation = platform::pending_invitation(&*tx, user.id, InvitationId(id))
+        let invitation = platform::invitation_by_code(&*tx, &hash_api_token(code.trim()))
             .await?
             .ok_or(ApiError::NotFound("invitation"))?;
+        let invited = platform::user(&*tx, invitation.user_id)
+            .await?
+            .ok_or(ApiError::NotFound("invitation"))?;
+        let user = match (signed_in, new_password) {
+            (Some(user), _) if user.id == invited.id => user,
+            (Some(_), _) => return Err(ApiError::NotFound("invitation")),
+            (None, Some(hash)) if invited.password_hash.starts_with(platform::UNCLAIMED) => {
+                platform::set_password(&*tx, invited.id, hash).await?;
+                platform::user(&*tx, invited.id)
+                    .await?
+                    .ok_or(ApiError::NotFound("invitation"))?
+            }
+            (None, _) => {
+                return Err(ApiError::Unauthenticated(
+                    "this email already has an account: sign in, then accept the invitation".into(),
+                ));
+            }
+        };
         let school = platform::school(&*tx, invitation.school_id)
             .await?
             .ok_or(ApiError::NotFound("invitation"))?;

@@ -109,8 +109,10 @@ impl Session {
 
 /// The close code for an identity whose credentials no longer hold, if so.
 fn closing_for(identity: &RequestIdentity) -> Closing {
+    // Only a verdict on the credentials closes the socket; a database that cannot be reached
+    // does not (the operation is answered SERVICE_UNAVAILABLE and the socket stays).
     match (&identity.actor, &identity.tenant) {
-        (Err(e), _) => Some((4401, e.to_string())),
+        (Err(e), _) if e.code() == ErrorCode::Unauthenticated => Some((4401, e.to_string())),
         (Ok(Some(_)), Err(e)) if e.code() == ErrorCode::Forbidden => Some((4403, e.to_string())),
         _ => None,
     }
@@ -177,8 +179,15 @@ impl Executor for SocketExecutor {
                         == Some(async_graphql::parser::types::OperationType::Subscription)
                 });
             if !subscription {
-                // A query or a mutation: one answer, through the HTTP path.
-                let response = executor.execute(request).await;
+                // A query or a mutation: one answer, through the HTTP path, in a task of its own
+                // (operations of one socket are otherwise polled in the socket's task, and two
+                // writes there would look to SQLite's writer turn like one task asking twice).
+                let task = tokio::spawn(async move { executor.execute(request).await });
+                let response = task.await.unwrap_or_else(|e| {
+                    refused(ApiError::internal(format!(
+                        "a socket operation stopped: {e}"
+                    )))
+                });
                 drop(permit);
                 return futures_util::stream::once(async { response }).boxed();
             }

@@ -789,7 +789,13 @@ async fn import_package(
 /// start-up, before the server takes requests, and every minute while it serves; returns how
 /// many there were. Such an import's rows were never committed: they commit only together with
 /// the log's final state.
-pub async fn fail_interrupted(db: &DatabaseConnection, instance: &str) -> Result<u64, DbErr> {
+///
+/// `restarted` is this instance's own name at start-up (the imports it left before a restart
+/// are failed too); `None` while serving, when its own imports are running.
+pub async fn fail_interrupted(
+    db: &DatabaseConnection,
+    restarted: Option<&str>,
+) -> Result<u64, DbErr> {
     use sea_orm::{ColumnTrait, Condition, sea_query::Expr};
     let mut failed = 0;
     for school in crate::platform::school_ids(db).await? {
@@ -813,13 +819,16 @@ pub async fn fail_interrupted(db: &DatabaseConnection, instance: &str) -> Result
                 ],
                 Condition::all()
                     .add(import_log::Column::Status.eq(ImportStatus::Running))
-                    .add(
-                        Condition::any()
+                    .add({
+                        let expired = Condition::any()
                             .add(import_log::Column::LeaseExpiresAt.is_null())
-                            .add(import_log::Column::LeaseExpiresAt.lt(now))
-                            // This instance's own from before a restart: it runs none now.
-                            .add(import_log::Column::LeaseOwner.eq(instance)),
-                    ),
+                            .add(import_log::Column::LeaseExpiresAt.lt(now));
+                        match restarted {
+                            // This instance's own from before a restart: it runs none yet.
+                            Some(me) => expired.add(import_log::Column::LeaseOwner.eq(me)),
+                            None => expired,
+                        }
+                    }),
             )
             .await?;
         tx.commit().await?;
