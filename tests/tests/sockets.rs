@@ -156,4 +156,21 @@ backend_tests! {
         let (_, data) = close_code(&mut ws).await;
         assert!(data.is_empty(), "{data:?}");
     }
+
+    async fn a_socket_that_never_says_who_it_is_is_closed_and_answers_are_capped(backend) {
+        let app = tests::spawn_app_with(backend, &[("ANSWER_MAX_BYTES", "4000")]).await;
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
+        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let (mut silent, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let root = app.root().await;
+        let mut ws = open(&app, &root).await;
+        // An answer over ANSWER_MAX_BYTES is refused over the socket as over HTTP.
+        ask(&mut ws, "1", "{ __schema { types { name description fields { name description } } } }").await;
+        let answer = next(&mut ws).await.unwrap();
+        assert_eq!(answer["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{answer}");
+        assert!(answer["payload"]["data"].is_null(), "{answer}");
+        // The socket that never sent connection_init is closed with 4408.
+        let (code, _) = close_code(&mut silent).await;
+        assert_eq!(code, Some(4408));
+    }
 }

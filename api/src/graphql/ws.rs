@@ -44,6 +44,9 @@ use crate::{
 
 /// How often an open socket's credentials are checked again between operations.
 pub const RECHECK: Duration = Duration::from_secs(5);
+/// How long a socket may stay open without `connection_init` (then closed with 4408, as
+/// graphql-transport-ws says).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Operations (subscriptions included) running at once on one socket.
 pub const MAX_OPERATIONS_IN_FLIGHT: usize = 16;
 
@@ -57,6 +60,7 @@ struct Session {
     headers: std::sync::Mutex<HeaderMap>,
     close: watch::Sender<Closing>,
     in_flight: Arc<Semaphore>,
+    initialised: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -145,13 +149,23 @@ impl Executor for SocketExecutor {
             identity,
             request,
         );
-        // The same time limit as over HTTP.
-        match tokio::time::timeout(limit, run).await {
+        // The same time limit and answer size as over HTTP.
+        let response = match tokio::time::timeout(limit, run).await {
             Ok(response) => response,
-            Err(_) => limits::too_complex(format!(
-                "the operation ran longer than the limit of {} s",
-                limit.as_secs()
+            Err(_) => {
+                return limits::too_complex(format!(
+                    "the operation ran longer than the limit of {} s",
+                    limit.as_secs()
+                ));
+            }
+        };
+        let max = session.state.config.limits.answer_max_bytes;
+        match serde_json::to_vec(&response) {
+            Ok(bytes) if bytes.len() > max => limits::too_complex(format!(
+                "the answer is larger than the limit of {max} bytes; ask for fewer fields or \
+                 smaller pages"
             )),
+            _ => response,
         }
     }
 
@@ -284,6 +298,22 @@ async fn serve(
         headers: std::sync::Mutex::new(HeaderMap::new()),
         close,
         in_flight: Arc::new(Semaphore::new(MAX_OPERATIONS_IN_FLIGHT)),
+        initialised: std::sync::atomic::AtomicBool::new(false),
+    });
+    // A socket that never says who it is does not stay open.
+    let waiting = session.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = waiting.close.closed() => {}
+            () = tokio::time::sleep(INIT_TIMEOUT) => {
+                if !waiting.initialised.load(std::sync::atomic::Ordering::SeqCst) {
+                    waiting.close.send_replace(Some((
+                        4408,
+                        "connection initialisation timeout".into(),
+                    )));
+                }
+            }
+        }
     });
     // A message over the limit ends the stream (the socket's own limit refuses it).
     let input = stream
@@ -359,6 +389,9 @@ async fn init(session: Arc<Session>, payload: serde_json::Value) -> async_graphq
     if let Some((_, reason)) = closing_for(&identity) {
         return Err(async_graphql::Error::new(reason));
     }
+    session
+        .initialised
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let expires_at = session.expires_at().await;
     tokio::spawn(watch_credentials(session, expires_at));
     Ok(Data::default())

@@ -797,8 +797,32 @@ pub async fn fail_interrupted(
     restarted: Option<&str>,
 ) -> Result<u64, DbErr> {
     use sea_orm::{ColumnTrait, Condition, sea_query::Expr};
+    let left_behind = |now: chrono::DateTime<Utc>| {
+        let expired = Condition::any()
+            .add(import_log::Column::LeaseExpiresAt.is_null())
+            .add(import_log::Column::LeaseExpiresAt.lt(now));
+        Condition::all()
+            .add(import_log::Column::Status.eq(ImportStatus::Running))
+            .add(match restarted {
+                // This instance's own from before a restart: it runs none yet.
+                Some(me) => expired.add(import_log::Column::LeaseOwner.eq(me)),
+                None => expired,
+            })
+    };
     let mut failed = 0;
     for school in crate::platform::school_ids(db).await? {
+        // Read first: a school with nothing left behind costs no write (on SQLite, no turn).
+        let read = TenantTx::begin(db, school).await?;
+        let found = read
+            .count(
+                read.find::<import_log::Entity>()
+                    .filter(left_behind(Utc::now())),
+            )
+            .await?;
+        read.commit().await?;
+        if found == 0 {
+            continue;
+        }
         let tx = TenantTx::begin_write(db, school).await?;
         let now = Utc::now();
         failed += tx
@@ -817,18 +841,7 @@ pub async fn fail_interrupted(
                     (import_log::Column::FinishedAt, Expr::value(now)),
                     (import_log::Column::UpdatedAt, Expr::value(now)),
                 ],
-                Condition::all()
-                    .add(import_log::Column::Status.eq(ImportStatus::Running))
-                    .add({
-                        let expired = Condition::any()
-                            .add(import_log::Column::LeaseExpiresAt.is_null())
-                            .add(import_log::Column::LeaseExpiresAt.lt(now));
-                        match restarted {
-                            // This instance's own from before a restart: it runs none yet.
-                            Some(me) => expired.add(import_log::Column::LeaseOwner.eq(me)),
-                            None => expired,
-                        }
-                    }),
+                left_behind(now),
             )
             .await?;
         tx.commit().await?;
