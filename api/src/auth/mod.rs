@@ -241,6 +241,11 @@ impl UsedLinks {
         }
         used.insert(id.to_owned(), exp).is_none()
     }
+
+    /// Makes the link `id` usable again (its download did not happen).
+    pub fn release(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
 }
 
 #[cfg(test)]

@@ -148,10 +148,23 @@ pub async fn oneroster(
             Err(e) => return api_error(&e),
         }
     };
+    // A link that could not deliver (busy, or a failure) can be used again.
+    let link = query
+        .get("token")
+        .and_then(|t| state.jwt.verify_download(t, ONEROSTER))
+        .map(|c| c.jti);
+    let release = || {
+        if let Some(id) = &link {
+            state.used_links.release(id);
+        }
+    };
     // An export is heavy work: it waits for one of the school's permits.
     let _permit = match state.budgets.heavy(school).await {
         Ok(permit) => permit,
-        Err(e) => return api_error(&e),
+        Err(e) => {
+            release();
+            return api_error(&e);
+        }
     };
     let by_link = query.contains_key("token");
     match package(&state, school, actor.as_ref(), by_link).await {
@@ -169,7 +182,10 @@ pub async fn oneroster(
             }
             response
         }
-        Err(e) => api_error(&ApiError::from(e)),
+        Err(e) => {
+            release();
+            api_error(&ApiError::from(e))
+        }
     }
 }
 
