@@ -68,6 +68,8 @@ pub struct AppInner {
     pub heavy_lane: crate::budget::HeavyLane,
     /// Download links already used.
     pub used_links: crate::auth::UsedLinks,
+    /// Open WebSockets by actor.
+    pub open_sockets: crate::graphql::ws::OpenSockets,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -143,6 +145,7 @@ impl AppState {
             budgets,
             heavy_lane,
             used_links: Default::default(),
+            open_sockets: Default::default(),
         })))
     }
 }

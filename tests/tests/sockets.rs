@@ -173,4 +173,37 @@ backend_tests! {
         let (code, _) = close_code(&mut silent).await;
         assert_eq!(code, Some(4408));
     }
+
+    async fn one_user_cannot_hold_more_than_its_share_of_sockets(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            held.push(open(&app, &root).await);
+        }
+        // The seventeenth is refused at connection_init and closed.
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
+        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let (mut extra, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        extra.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {root}") } }).to_string())).await.unwrap();
+        let (_, data) = close_code(&mut extra).await;
+        assert!(data.is_empty());
+        // Closing one makes room again.
+        let mut first = held.remove(0);
+        first.close(None).await.unwrap();
+        drop(first);
+        let mut admitted = None;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
+            request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+            let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+            ws.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {root}") } }).to_string())).await.unwrap();
+            if let Some(ack) = next(&mut ws).await && ack["type"] == "connection_ack" {
+                admitted = Some(ws);
+                break;
+            }
+        }
+        assert!(admitted.is_some(), "a freed place is given again");
+    }
 }

@@ -49,6 +49,35 @@ pub const RECHECK: Duration = Duration::from_secs(5);
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Operations (subscriptions included) running at once on one socket.
 pub const MAX_OPERATIONS_IN_FLIGHT: usize = 16;
+/// Sockets one user or API token may hold open at once (on this instance).
+pub const MAX_SOCKETS_PER_ACTOR: usize = 16;
+
+/// Open sockets by actor (user or API token id), so one actor cannot hold the instance's
+/// sockets, tasks and periodic checks.
+#[derive(Debug, Default)]
+pub struct OpenSockets(std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>);
+
+impl OpenSockets {
+    fn open(&self, actor: uuid::Uuid) -> bool {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(actor).or_default();
+        if *count >= MAX_SOCKETS_PER_ACTOR {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    fn close(&self, actor: uuid::Uuid) {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&actor) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&actor);
+            }
+        }
+    }
+}
 
 /// Why a socket is closed: graphql-transport-ws's 4401 (unauthorised) or 4403 (forbidden).
 type Closing = Option<(u16, String)>;
@@ -61,6 +90,8 @@ struct Session {
     close: watch::Sender<Closing>,
     in_flight: Arc<Semaphore>,
     initialised: std::sync::atomic::AtomicBool,
+    /// The actor counted in [`OpenSockets`] for this socket.
+    counted: std::sync::Mutex<Option<uuid::Uuid>>,
 }
 
 impl Session {
@@ -299,6 +330,7 @@ async fn serve(
         close,
         in_flight: Arc::new(Semaphore::new(MAX_OPERATIONS_IN_FLIGHT)),
         initialised: std::sync::atomic::AtomicBool::new(false),
+        counted: std::sync::Mutex::new(None),
     });
     // A socket that never says who it is does not stay open.
     let waiting = session.clone();
@@ -363,6 +395,14 @@ async fn serve(
             }
         }
     }
+    let counted = session
+        .counted
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(actor) = counted {
+        session.state.open_sockets.close(actor);
+    }
 }
 
 /// `connection_init`: keeps the credentials, refuses ones that do not hold, and watches them
@@ -388,6 +428,17 @@ async fn init(session: Arc<Session>, payload: serde_json::Value) -> async_graphq
         tenant::resolve(&session.state, &session.headers(), session.client.clone()).await;
     if let Some((_, reason)) = closing_for(&identity) {
         return Err(async_graphql::Error::new(reason));
+    }
+    if let Ok(Some(actor)) = &identity.actor {
+        let mut counted = session.counted.lock().unwrap_or_else(|p| p.into_inner());
+        if counted.is_none() {
+            if !session.state.open_sockets.open(actor.id()) {
+                return Err(async_graphql::Error::new(format!(
+                    "at most {MAX_SOCKETS_PER_ACTOR} sockets per user or API token"
+                )));
+            }
+            *counted = Some(actor.id());
+        }
     }
     session
         .initialised
