@@ -672,3 +672,16 @@ pub async fn invitation_by_code(
 /// The mark on the password hash of an account made by an invitation and not yet claimed by
 /// its person: no password verifies against it.
 pub const UNCLAIMED: &str = "unclaimed:";
+
+/// The school's invitation of the user, whatever its status.
+pub async fn invitation_of(
+    db: &impl ConnectionTrait,
+    school: SchoolId,
+    user: UserId,
+) -> Result<Option<invitation::Model>, DbErr> {
+    invitation::Entity::find()
+        .filter(invitation::Column::SchoolId.eq(school))
+        .filter(invitation::Column::UserId.eq(user))
+        .one(db)
+        .await
+}

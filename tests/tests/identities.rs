@@ -188,6 +188,12 @@ backend_tests! {
         let me = app.ok(&As::token(&dana), "{ me { memberships { role } invitations { id } } }", json!({})).await;
         assert_eq!(me["me"]["memberships"].as_array().unwrap().len(), 1);
         assert_eq!(me["me"]["invitations"], json!([]));
+        // Declined: the same school cannot ask again for a while.
+        let (_, body) = app.gql(&a_admin, invite, json!({ "e": "dana@example.org" })).await;
+        assert_eq!(code(&body), "CONFLICT", "{body}");
+        // (As if the fortnight had passed.)
+        use sea_orm::{ConnectionTrait, Statement};
+        app.db.conn.execute_raw(Statement::from_string(app.db.conn.get_database_backend(), "UPDATE invitations SET created_at = '2020-01-01 00:00:00+00:00'")).await.unwrap();
         let again = app.ok(&a_admin, invite, json!({ "e": "dana@example.org" })).await["createUser"]["code"].clone();
         let joined = app.ok(&As::token(&dana), accept, json!({ "c": again })).await;
         assert_eq!(joined["acceptInvitation"], json!({ "role": "ADMIN", "school": { "slug": FIRST_SCHOOL } }));

@@ -216,6 +216,22 @@ impl MembersMutation {
                 message: "this person is already a member of the school".into(),
             });
         }
+        // A person who declined is not asked again by the same school for a while.
+        if let Some(declined) = platform::invitation_of(&*tx, tenant.school_id(), user.id)
+            .await?
+            .filter(|i| i.status == "DECLINED")
+        {
+            let again = declined.created_at + Duration::days(INVITATION_DAYS);
+            if again > Utc::now() {
+                return Err(ApiError::Conflict {
+                    field: "input.email".into(),
+                    message: format!(
+                        "this person declined this school's invitation; invite again after {}",
+                        again.date_naive()
+                    ),
+                });
+            }
+        }
         let row = platform::invite(
             &*tx,
             tenant.school_id(),
