@@ -149,8 +149,11 @@ impl TestDb {
             backend: Backend::Postgres,
             url,
             conn,
+            // Dropping needs to end the test's own connections, the superuser's among them: only
+            // a superuser may do that when the owner is not one.
             cleanup: Cleanup::Postgres {
-                admin_url: admin_url(),
+                admin_url: std::env::var("TEST_DATABASE_SUPERUSER_URL")
+                    .unwrap_or_else(|_| admin_url()),
                 name,
             },
         }
