@@ -280,6 +280,23 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// How many rows `table` holds, counted around the tenant layer (test inspection only).
+    pub async fn rows(&self, table: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let backend = self.db.conn.get_database_backend();
+        self.db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT count(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("a row")
+            .try_get::<i64>("", "n")
+            .expect("a count")
+    }
+
     /// Signs in; returns the session token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let data = self

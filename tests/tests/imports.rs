@@ -4,7 +4,7 @@
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tests::{As, FIRST_SCHOOL, TestApp, backend_tests, code};
 
@@ -70,18 +70,7 @@ async fn roster(app: &TestApp, who: &As) -> Vec<Value> {
 }
 
 async fn rows(app: &TestApp, table: &str) -> i64 {
-    let backend = app.db.conn.get_database_backend();
-    let row = app
-        .db
-        .conn
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT count(*) AS n FROM {table}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
+    app.rows(table).await
 }
 
 async fn data_rows(app: &TestApp) -> (i64, i64, i64, i64) {

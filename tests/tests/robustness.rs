@@ -4,7 +4,6 @@
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // Tests inspect the database directly, around the tenant layer.
 
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tests::{As, FIRST_SCHOOL, TestApp, backend_tests, code};
 
@@ -14,21 +13,6 @@ async fn admin(app: &TestApp) -> As {
         .member_token(&root, FIRST_SCHOOL, "office@example.org", "ADMIN")
         .await;
     As::token(&token)
-}
-
-async fn count(app: &TestApp, table: &str) -> i64 {
-    let backend = app.db.conn.get_database_backend();
-    app.db
-        .conn
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT count(*) AS n FROM {table}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap()
 }
 
 /// A year, a term, a subject and a student; their ids.
@@ -107,8 +91,8 @@ backend_tests! {
             }
         }
         assert!(failures.is_empty(), "{} writes failed: {:?}", failures.len(), failures.first());
-        assert_eq!(count(&app, "grades").await, writers);
-        assert_eq!(count(&app, "subjects").await, writers + 1);
+        assert_eq!(app.rows("grades").await, writers);
+        assert_eq!(app.rows("subjects").await, writers + 1);
     }
 
     async fn a_large_import_and_another_schools_writes_both_succeed(backend) {
@@ -155,7 +139,7 @@ backend_tests! {
     async fn control_characters_are_refused_at_the_edge_naming_the_field(backend) {
         let app = tests::spawn_app(backend).await;
         let who = admin(&app).await;
-        let before = (count(&app, "students").await, count(&app, "subjects").await);
+        let before = (app.rows("students").await, app.rows("subjects").await);
         let mut wrong = Vec::new();
         for (document, field) in TEXT_CASES {
             for text in ["a\u{0}b", "\u{1b}[31m", "x\u{7f}"] {
@@ -178,7 +162,7 @@ backend_tests! {
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
         // Tabs and line breaks are text.
         app.ok(&who, "mutation($t: String!) { createSubject(input: { name: $t }) { id } }", json!({ "t": "two\tcolumns\nand lines" })).await;
-        assert_eq!((count(&app, "students").await, count(&app, "subjects").await), (before.0, before.1 + 1));
+        assert_eq!((app.rows("students").await, app.rows("subjects").await), (before.0, before.1 + 1));
     }
 
     async fn malformed_bodies_are_answered_in_the_graphql_error_shape(backend) {
@@ -274,7 +258,7 @@ backend_tests! {
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
         assert_eq!(body["errors"][0]["extensions"]["committed"], true, "{body}");
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("saved"), "{body}");
-        assert_eq!(count(&app, "grades").await, 1, "the grade was written");
+        assert_eq!(app.rows("grades").await, 1, "the grade was written");
         // A refusal before anything was written carries no such mark.
         let (_, body) = app.gql(&teacher, "mutation { createSubject(input: { name: \"x\" }) { id } }", json!({})).await;
         assert_eq!(code(&body), "FORBIDDEN", "{body}");

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tests::{As, TestApp, backend_tests, code};
 
@@ -402,20 +401,9 @@ async fn roster(app: &TestApp, who: &As) -> Value {
 
 /// Every row of every tenant table, counted.
 async fn rows(app: &TestApp) -> Vec<(String, i64)> {
-    let backend = app.db.conn.get_database_backend();
     let mut counts = Vec::new();
     for table in migration::TENANT_TABLES {
-        let row = app
-            .db
-            .conn
-            .query_one_raw(Statement::from_string(
-                backend,
-                format!("SELECT count(*) AS n FROM {table}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        counts.push(((*table).to_owned(), row.try_get::<i64>("", "n").unwrap()));
+        counts.push(((*table).to_owned(), app.rows(table).await));
     }
     counts
 }
