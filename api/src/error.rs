@@ -71,6 +71,9 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong with it.
     pub message: String,
+    /// The rule it broke, when it broke one of [`crate::rules`] (the same code an import gives
+    /// for the same value).
+    pub code: Option<&'static str>,
 }
 
 impl FieldError {
@@ -79,6 +82,16 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            code: None,
+        }
+    }
+
+    /// A field whose value broke a rule.
+    pub fn broken(field: impl Into<String>, broken: crate::rules::Broken) -> Self {
+        Self {
+            field: field.into(),
+            message: broken.message,
+            code: Some(broken.code),
         }
     }
 }
@@ -259,6 +272,12 @@ impl ErrorExtensions for ApiError {
                                 async_graphql::Name::new("message"),
                                 async_graphql::Value::from(f.message.clone()),
                             );
+                            if let Some(code) = f.code {
+                                obj.insert(
+                                    async_graphql::Name::new("code"),
+                                    async_graphql::Value::from(code),
+                                );
+                            }
                             async_graphql::Value::Object(obj)
                         })
                         .collect();

@@ -19,7 +19,7 @@ pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod domain;
+pub mod rules;
 pub mod error;
 pub mod graphql;
 pub mod imports;

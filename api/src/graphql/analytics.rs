@@ -19,7 +19,7 @@ use crate::{
     graphql::{
         context::{heavy_work, loaders, require, scoped, state, tenant},
         loaders::load_error,
-        roster::types::{AttendanceStatus, Class, Student, Subject, Teacher, Term},
+        roster::{AttendanceStatus, Class, Student, Subject, Teacher, Term},
     },
     insights::analytics::{self, Filters, Overview, Risk, Settings},
 };

@@ -14,7 +14,7 @@ use crate::{
     graphql::{
         context::{heavy_work, loaders, require, scoped},
         loaders::load_error,
-        roster::types::Student,
+        roster::Student,
     },
     insights::{self, Features, ml},
     services::audit,

@@ -51,7 +51,7 @@ pub fn student_of(
 ) -> Option<entity::ids::StudentId> {
     match table
         .cell("student_tz", i)
-        .map(crate::domain::StudentTz::parse)
+        .map(crate::rules::StudentTz::parse)
     {
         None => {
             problems.add(i, "student_tz", "REQUIRED", "the national id is missing");
@@ -83,7 +83,7 @@ pub fn students_in(
 ) -> Vec<entity::ids::StudentId> {
     (0..table.height())
         .filter_map(|i| table.cell("student_tz", i))
-        .filter_map(|text| crate::domain::StudentTz::parse(text).ok())
+        .filter_map(|text| crate::rules::StudentTz::parse(text).ok())
         .filter_map(|tz| students.get(tz.as_str()).copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -442,7 +442,7 @@ pub async fn start(
                 kind: Set(kind.as_str().to_owned()),
                 // The name comes from the client's form: control characters are dropped, so
                 // both backends can store it.
-                file_name: Set(crate::domain::clean_text(
+                file_name: Set(crate::rules::clean_text(
                     &file_name.replace(|c: char| c.is_control(), ""),
                 )
                 .unwrap_or_else(|| "upload".to_owned())

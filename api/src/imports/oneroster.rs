@@ -38,7 +38,7 @@ use super::{
     parse,
     table::{self, FileError, Spec, Table, header_key},
 };
-use crate::domain::{StudentTz, is_plausible_email};
+use crate::rules::{StudentTz, is_plausible_email};
 
 /// Our namespace for extension columns (`metadata.sds.<field>`).
 pub const NS: &str = "metadata.sds.";

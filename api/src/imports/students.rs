@@ -8,7 +8,7 @@ use entity::{academic_year, class, enums::RecordStatus, ids::*, student, tenant:
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel, Order};
 
 use super::{Outcome, Problems, RowAction, parse, table::Spec, table::Table};
-use crate::domain::{StudentTz, is_plausible_email};
+use crate::rules::{StudentTz, is_plausible_email};
 
 /// The columns of a students file.
 pub const COLUMNS: &[Spec] = &[

@@ -8,7 +8,7 @@ use std::io::Cursor;
 use calamine::{Data, Reader};
 use polars::prelude::*;
 
-use crate::domain::clean_text;
+use crate::rules::clean_text;
 
 /// The most columns a file may have.
 pub const MAX_COLUMNS: usize = 200;
@@ -628,7 +628,7 @@ where
     let too_long = |c: &str| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS;
     if let Some((i, c)) = cells()
         .enumerate()
-        .find_map(|(i, c)| c.and_then(crate::domain::unstorable_char).map(|c| (i, c)))
+        .find_map(|(i, c)| c.and_then(crate::rules::unstorable_char).map(|c| (i, c)))
     {
         return Err(FileError {
             code: "CONTROL_CHARACTER",

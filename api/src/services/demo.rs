@@ -107,7 +107,7 @@ pub struct DemoSchool {
 /// A valid 9-digit Israeli id from 8 random digits and the computed check digit.
 pub fn national_id(rng: &mut SmallRng) -> String {
     let body: Vec<u32> = (0..8).map(|_| rng.random_range(0..10)).collect();
-    let sum = crate::domain::weighted_digit_sum(body.iter().copied());
+    let sum = crate::rules::weighted_digit_sum(body.iter().copied());
     let check = (10 - sum % 10) % 10;
     let mut id: String = body
         .iter()
@@ -525,7 +525,7 @@ pub async fn create_school(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::StudentTz;
+    use crate::rules::StudentTz;
 
     #[test]
     fn generated_national_ids_are_valid() {

@@ -1,74 +1,24 @@
 //! Reading a school's records: Relay connections with filters, and single lookups that answer a
 //! missing id and another school's id alike (`NOT_FOUND`).
 
-use async_graphql::{Context, InputObject, Object};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, Object};
 use entity::{
-    academic_year, attendance_record, class, enums::RecordStatus as DbStatus, grade, ids::*,
-    student, subject, teacher, term,
+    academic_year, attendance_record, class, enums::RecordStatus as DbStatus, grade, guardian,
+    ids::*, incident, student, subject, teacher, term,
 };
 use sea_orm::{ColumnTrait, Condition, Order};
 use uuid::Uuid;
 
-use super::types::*;
+use super::*;
 use crate::{
     auth::Permission,
-    domain::StudentTz,
     error::{ApiError, ApiResult},
     graphql::{
         context::scoped,
         pagination::{Page, page},
     },
+    rules::{StudentTz, clean_text},
 };
-
-/// Which students to list.
-#[derive(Debug, Default, InputObject)]
-pub struct StudentFilter {
-    /// Matches the start of the national id, or part of the first or last name.
-    pub search: Option<String>,
-    /// Only students of this homeroom class.
-    pub class_id: Option<Uuid>,
-    /// Only this grade level.
-    pub grade_level: Option<i32>,
-    /// Only records changed at or after this time (for incremental sync).
-    pub updated_since: Option<DateTime<Utc>>,
-    /// Include soft-deleted students (status TO_BE_DELETED). Default false.
-    pub include_deleted: Option<bool>,
-}
-
-/// Which grades to list.
-#[derive(Debug, Default, InputObject)]
-pub struct GradeFilter {
-    /// Only this student's grades.
-    pub student_id: Option<Uuid>,
-    /// Only grades given in this class.
-    pub class_id: Option<Uuid>,
-    /// Only this subject.
-    pub subject_id: Option<Uuid>,
-    /// Only this term.
-    pub term_id: Option<Uuid>,
-    /// Only grades on or after this date.
-    pub from: Option<NaiveDate>,
-    /// Only grades on or before this date.
-    pub to: Option<NaiveDate>,
-    /// Only records changed at or after this time.
-    pub updated_since: Option<DateTime<Utc>>,
-}
-
-/// Which attendance records to list.
-#[derive(Debug, Default, InputObject)]
-pub struct AttendanceFilter {
-    /// Only this student.
-    pub student_id: Option<Uuid>,
-    /// Only this class.
-    pub class_id: Option<Uuid>,
-    /// Only on or after this date.
-    pub from: Option<NaiveDate>,
-    /// Only on or before this date.
-    pub to: Option<NaiveDate>,
-    /// Only this status.
-    pub status: Option<AttendanceStatus>,
-}
 
 /// Roster and record queries.
 #[derive(Debug, Default)]
@@ -318,5 +268,86 @@ impl RosterQuery {
             );
         }
         page(&tx, select, first, after, AttendanceRecord).await
+    }
+}
+
+/// Lists of guardians, incidents and assessments.
+#[derive(Debug, Default)]
+pub struct RecordsQuery;
+
+#[Object]
+impl RecordsQuery {
+    /// The school's guardians.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn guardians(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
+        #[graphql(desc = "Part of the first or last name.")] search: Option<String>,
+    ) -> ApiResult<crate::graphql::pagination::Page<Guardian>> {
+        use sea_orm::{ColumnTrait, Condition};
+        let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
+        let mut select = tx.find::<guardian::Entity>();
+        if let Some(search) = search.as_deref().and_then(clean_text) {
+            let pattern = crate::graphql::pagination::contains(&search);
+            select = select.filter(
+                Condition::any()
+                    .add(guardian::Column::FirstName.like(pattern.clone()))
+                    .add(guardian::Column::LastName.like(pattern)),
+            );
+        }
+        crate::graphql::pagination::page(&tx, select, first, after, Guardian).await
+    }
+
+    /// The school's discipline incidents.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn incidents(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
+        #[graphql(desc = "Which incidents.")] filter: Option<IncidentFilter>,
+    ) -> ApiResult<crate::graphql::pagination::Page<Incident>> {
+        use sea_orm::ColumnTrait;
+        let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
+        let f = filter.unwrap_or_default();
+        let mut select = tx.find::<incident::Entity>();
+        if let Some(id) = f.student_id {
+            select = select.filter(incident::Column::StudentId.eq(StudentId(id)));
+        }
+        if let Some(from) = f.from {
+            select = select.filter(incident::Column::OccurredOn.gte(from));
+        }
+        if let Some(to) = f.to {
+            select = select.filter(incident::Column::OccurredOn.lte(to));
+        }
+        crate::graphql::pagination::page(&tx, select, first, after, Incident).await
+    }
+
+    /// The school's assessments.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn assessments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 100, default 20).")] first: Option<i32>,
+        #[graphql(desc = "The cursor after which to start.")] after: Option<String>,
+        #[graphql(desc = "Which assessments.")] filter: Option<AssessmentFilter>,
+    ) -> ApiResult<crate::graphql::pagination::Page<Assessment>> {
+        use entity::assessment;
+        use sea_orm::ColumnTrait;
+        let (_, tx) = scoped(ctx, Permission::StudentsRead).await?;
+        let f = filter.unwrap_or_default();
+        let mut select = tx.find::<assessment::Entity>();
+        if let Some(id) = f.subject_id {
+            select = select.filter(assessment::Column::SubjectId.eq(SubjectId(id)));
+        }
+        if let Some(id) = f.term_id {
+            select = select.filter(assessment::Column::TermId.eq(TermId(id)));
+        }
+        if let Some(id) = f.class_id {
+            select = select.filter(assessment::Column::ClassId.eq(ClassId(id)));
+        }
+        crate::graphql::pagination::page(&tx, select, first, after, Assessment).await
     }
 }

@@ -1,5 +1,4 @@
-//! Values that are checked once, at the edge, so invalid ones cannot exist further in
-//! (parse, don't validate).
+//! Israeli national ids (teudat zehut).
 
 use std::fmt;
 
@@ -77,31 +76,6 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Whether `email` looks like `name@host.tld` (no spaces, at most 254 characters); whether it
-/// reaches anyone is not ours to know.
-pub fn is_plausible_email(email: &str) -> bool {
-    email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, host)| {
-            !local.is_empty() && host.contains('.') && !host.contains('@')
-        })
-}
-
-/// Trims `input` and removes bidi control characters; `None` when nothing is left.
-pub fn clean_text(input: &str) -> Option<String> {
-    let cleaned: String = input.chars().filter(|c| !is_bidi_control(*c)).collect();
-    let trimmed = cleaned.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
-}
-
-/// The first character of `text` that is not accepted as stored text: a control character
-/// other than tab, line feed and carriage return (U+0000 cannot be stored by PostgreSQL at all,
-/// and the two backends must hold the same data).
-pub fn unstorable_char(text: &str) -> Option<char> {
-    text.chars()
-        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,11 +98,5 @@ mod tests {
         assert_eq!(StudentTz::parse("0393374231"), Err(TzError::Format));
         assert_eq!(StudentTz::parse("12a"), Err(TzError::Format));
         assert_eq!(StudentTz::parse(""), Err(TzError::Format));
-    }
-
-    #[test]
-    fn text_is_cleaned_of_bidi_marks() {
-        assert_eq!(clean_text("\u{200F}ז׳2 ").as_deref(), Some("ז׳2"));
-        assert_eq!(clean_text(" \u{200E} "), None);
     }
 }

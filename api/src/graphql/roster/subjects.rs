@@ -1,0 +1,65 @@
+//! Subjects: the GraphQL type and its inputs.
+
+use async_graphql::{InputObject, Object};
+use entity::subject;
+use uuid::Uuid;
+
+use super::*;
+use crate::services;
+
+/// A subject taught at the school.
+#[derive(Debug, Clone)]
+pub struct Subject(pub subject::Model);
+
+/// A subject taught at the school.
+#[Object]
+impl Subject {
+    /// The subject's id.
+    async fn id(&self) -> Uuid {
+        self.0.id.into_uuid()
+    }
+    /// The subject's name, e.g. מתמטיקה.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// A short code, e.g. MATH.
+    async fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+}
+
+/// A new subject.
+#[derive(Debug, InputObject)]
+pub struct CreateSubjectInput {
+    /// The subject's name (unique in the school).
+    pub name: String,
+    /// A short code.
+    pub code: Option<String>,
+}
+
+/// Changes to a subject; fields left out stay as they are.
+#[derive(Debug, InputObject)]
+pub struct UpdateSubjectInput {
+    /// The subject's name (unique in the school).
+    pub name: Option<String>,
+    /// A short code.
+    pub code: Option<String>,
+}
+
+impl From<CreateSubjectInput> for services::subjects::SubjectFields {
+    fn from(input: CreateSubjectInput) -> Self {
+        Self {
+            name: Some(input.name),
+            code: input.code,
+        }
+    }
+}
+
+impl From<UpdateSubjectInput> for services::subjects::SubjectFields {
+    fn from(input: UpdateSubjectInput) -> Self {
+        Self {
+            name: input.name,
+            code: input.code,
+        }
+    }
+}

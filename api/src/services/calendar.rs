@@ -1,0 +1,266 @@
+//! The school calendar: academic years and their terms.
+
+use chrono::{NaiveDate, Utc};
+use entity::{
+    academic_year, enums,
+    ids::{AcademicYearId, TermId},
+    tenant::TenantTx,
+    term,
+};
+use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
+
+use super::{
+    audit,
+    checks::{Fields, conflict_or_internal, remove, removal_error, update_error},
+};
+use crate::{
+    error::{ApiError, ApiResult},
+    tenant::Actor,
+};
+
+const YEAR_CLASH: &str = "an academic year with this name";
+const TERM_CLASH: &str = "a term with this name in this year";
+
+/// A new academic year, as given.
+#[derive(Debug)]
+pub struct NewYear {
+    /// The name (unique in the school).
+    pub name: String,
+    /// First day.
+    pub start_date: NaiveDate,
+    /// Last day.
+    pub end_date: NaiveDate,
+    /// Whether it is the current year.
+    pub is_current: bool,
+}
+
+/// Changes to an academic year; `None` leaves a field as it is.
+#[derive(Debug)]
+pub struct YearChanges {
+    /// The name.
+    pub name: Option<String>,
+    /// First day.
+    pub start_date: Option<NaiveDate>,
+    /// Last day.
+    pub end_date: Option<NaiveDate>,
+    /// Whether it is the current year.
+    pub is_current: Option<bool>,
+}
+
+/// A new term, as given.
+#[derive(Debug)]
+pub struct NewTerm {
+    /// Its academic year.
+    pub year: AcademicYearId,
+    /// The name (unique in the year).
+    pub name: String,
+    /// First day (inside the year).
+    pub start_date: NaiveDate,
+    /// Last day (inside the year).
+    pub end_date: NaiveDate,
+}
+
+/// Changes to a term; `None` leaves a field as it is.
+#[derive(Debug)]
+pub struct TermChanges {
+    /// The name.
+    pub name: Option<String>,
+    /// First day.
+    pub start_date: Option<NaiveDate>,
+    /// Last day.
+    pub end_date: Option<NaiveDate>,
+}
+
+async fn audited(tx: &TenantTx, actor: &Actor, action: &str, kind: &str, id: impl Into<uuid::Uuid>) -> ApiResult<()> {
+    audit::write(tx, Some(actor), audit::Entry::new(action).on(kind, id)).await?;
+    Ok(())
+}
+
+/// Marks every other year of the school as not current.
+async fn clear_current_year(tx: &TenantTx, except: AcademicYearId) -> ApiResult<()> {
+    let current = tx
+        .all(
+            tx.find::<academic_year::Entity>()
+                .filter(academic_year::Column::IsCurrent.eq(true))
+                .filter(academic_year::Column::Id.ne(except)),
+        )
+        .await?;
+    let now = Utc::now();
+    for year in current {
+        let mut row = year.into_active_model();
+        row.is_current = Set(false);
+        row.updated_at = Set(now);
+        tx.update(row)
+            .await
+            .map_err(removal_error("academic year"))?;
+    }
+    Ok(())
+}
+
+/// Adds an academic year.
+pub async fn create_year(tx: &TenantTx, actor: &Actor, new: NewYear) -> ApiResult<academic_year::Model> {
+    let mut fields = Fields::new();
+    let name = fields.name("input.name", &new.name);
+    fields.date_range("input.endDate", new.start_date, new.end_date);
+    fields.done()?;
+    let now = Utc::now();
+    let row = tx
+        .insert(academic_year::ActiveModel {
+            id: Set(AcademicYearId::generate()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            status: Set(enums::RecordStatus::Active),
+            name: Set(name),
+            start_date: Set(new.start_date),
+            end_date: Set(new.end_date),
+            is_current: Set(new.is_current),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| conflict_or_internal(e, "input.name", YEAR_CLASH))?;
+    if row.is_current {
+        clear_current_year(tx, row.id).await?;
+    }
+    audited(tx, actor, "academic_year.create", "academic_year", row.id).await?;
+    Ok(row)
+}
+
+/// Changes an academic year's name, dates or whether it is the current one; its terms must
+/// stay inside its dates.
+pub async fn update_year(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: AcademicYearId,
+    changes: YearChanges,
+) -> ApiResult<academic_year::Model> {
+    let current = tx
+        .get::<academic_year::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound("academic year"))?;
+    let mut fields = Fields::new();
+    let start = changes.start_date.unwrap_or(current.start_date);
+    let end = changes.end_date.unwrap_or(current.end_date);
+    fields.date_range("input.endDate", start, end);
+    let terms = tx
+        .all(tx.find::<term::Entity>().filter(term::Column::AcademicYearId.eq(current.id)))
+        .await?;
+    if let Some(outside) = terms
+        .iter()
+        .find(|t| t.start_date < start || t.end_date > end)
+    {
+        fields.push(
+            if outside.start_date < start {
+                "input.startDate"
+            } else {
+                "input.endDate"
+            },
+            format!("term {} would fall outside the year", outside.name),
+        );
+    }
+    let mut row = current.into_active_model();
+    if let Some(name) = &changes.name {
+        row.name = Set(fields.name("input.name", name));
+    }
+    fields.done()?;
+    row.start_date = Set(start);
+    row.end_date = Set(end);
+    if let Some(is_current) = changes.is_current {
+        row.is_current = Set(is_current);
+    }
+    row.updated_at = Set(Utc::now());
+    let updated = tx
+        .update(row)
+        .await
+        .map_err(update_error("academic year", "input.name", YEAR_CLASH))?;
+    if changes.is_current == Some(true) {
+        clear_current_year(tx, updated.id).await?;
+    }
+    audited(tx, actor, "academic_year.update", "academic_year", updated.id).await?;
+    Ok(updated)
+}
+
+/// Removes an academic year (with its terms) that no class refers to.
+pub async fn delete_year(tx: &TenantTx, actor: &Actor, id: AcademicYearId) -> ApiResult<()> {
+    remove::<academic_year::Entity>(tx, actor, id, ("academic_year", "academic year")).await
+}
+
+/// Checks that a term from `start` to `end` lies inside `year`.
+fn inside_year(fields: &mut Fields, year: Option<&academic_year::Model>, start: NaiveDate, end: NaiveDate) {
+    fields.date_range("input.endDate", start, end);
+    if let Some(year) = year
+        && (start < year.start_date || end > year.end_date)
+    {
+        fields.push(
+            "input.startDate",
+            "the term must lie inside its academic year",
+        );
+    }
+}
+
+/// Adds a term to an academic year.
+pub async fn create_term(tx: &TenantTx, actor: &Actor, new: NewTerm) -> ApiResult<term::Model> {
+    let mut fields = Fields::new();
+    let name = fields.name("input.name", &new.name);
+    let year = fields
+        .must_exist::<academic_year::Entity>(tx, "input.academicYearId", Some(new.year))
+        .await?;
+    inside_year(&mut fields, year.as_ref(), new.start_date, new.end_date);
+    fields.done()?;
+    let now = Utc::now();
+    let row = tx
+        .insert(term::ActiveModel {
+            id: Set(TermId::generate()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            status: Set(enums::RecordStatus::Active),
+            academic_year_id: Set(new.year),
+            name: Set(name),
+            start_date: Set(new.start_date),
+            end_date: Set(new.end_date),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| conflict_or_internal(e, "input.name", TERM_CLASH))?;
+    audited(tx, actor, "term.create", "term", row.id).await?;
+    Ok(row)
+}
+
+/// Changes a term's name or dates (which must stay inside its academic year).
+pub async fn update_term(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: TermId,
+    changes: TermChanges,
+) -> ApiResult<term::Model> {
+    let current = tx
+        .get::<term::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound("term"))?;
+    let year = tx
+        .get::<academic_year::Entity>(current.academic_year_id)
+        .await?
+        .ok_or(ApiError::NotFound("term"))?;
+    let mut fields = Fields::new();
+    let start = changes.start_date.unwrap_or(current.start_date);
+    let end = changes.end_date.unwrap_or(current.end_date);
+    inside_year(&mut fields, Some(&year), start, end);
+    let mut row = current.into_active_model();
+    if let Some(name) = &changes.name {
+        row.name = Set(fields.name("input.name", name));
+    }
+    fields.done()?;
+    row.start_date = Set(start);
+    row.end_date = Set(end);
+    row.updated_at = Set(Utc::now());
+    let updated = tx
+        .update(row)
+        .await
+        .map_err(update_error("term", "input.name", TERM_CLASH))?;
+    audited(tx, actor, "term.update", "term", updated.id).await?;
+    Ok(updated)
+}
+
+/// Removes a term that no grade or assessment refers to.
+pub async fn delete_term(tx: &TenantTx, actor: &Actor, id: TermId) -> ApiResult<()> {
+    remove::<term::Entity>(tx, actor, id, ("term", "term")).await
+}

@@ -1,0 +1,92 @@
+//! Subjects: adding, changing and removing them.
+
+use chrono::Utc;
+use entity::{enums, ids::SubjectId, subject, tenant::TenantTx};
+use sea_orm::{ActiveValue::Set, IntoActiveModel};
+
+use super::{
+    audit,
+    checks::{Fields, conflict_or_internal, remove, update_error},
+};
+use crate::{
+    error::{ApiError, ApiResult},
+    rules::clean_text,
+    tenant::Actor,
+};
+
+const CLASH: &str = "a subject with this name";
+
+/// A new subject, or changes to one (`None` leaves a field as it is).
+#[derive(Debug, Default)]
+pub struct SubjectFields {
+    /// The name (unique in the school; required for a new subject).
+    pub name: Option<String>,
+    /// A short code (empty clears it).
+    pub code: Option<String>,
+}
+
+fn apply(fields: &mut Fields, row: &mut subject::ActiveModel, input: &SubjectFields) {
+    if let Some(name) = &input.name {
+        row.name = Set(fields.name("input.name", name));
+    }
+    if let Some(code) = &input.code {
+        row.code = Set(clean_text(code));
+    }
+}
+
+/// Adds a subject.
+pub async fn create(tx: &TenantTx, actor: &Actor, new: SubjectFields) -> ApiResult<subject::Model> {
+    let mut fields = Fields::new();
+    let now = Utc::now();
+    let mut row = subject::ActiveModel {
+        id: Set(SubjectId::generate()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        status: Set(enums::RecordStatus::Active),
+        code: Set(None),
+        ..Default::default()
+    };
+    let new = SubjectFields {
+        name: Some(new.name.unwrap_or_default()),
+        ..new
+    };
+    apply(&mut fields, &mut row, &new);
+    fields.done()?;
+    let row = tx
+        .insert(row)
+        .await
+        .map_err(|e| conflict_or_internal(e, "input.name", CLASH))?;
+    let entry = audit::Entry::new("subject.create").on("subject", row.id);
+    audit::write(tx, Some(actor), entry).await?;
+    Ok(row)
+}
+
+/// Changes a subject.
+pub async fn update(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: SubjectId,
+    changes: SubjectFields,
+) -> ApiResult<subject::Model> {
+    let current = tx
+        .get::<subject::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound("subject"))?;
+    let mut fields = Fields::new();
+    let mut row = current.into_active_model();
+    apply(&mut fields, &mut row, &changes);
+    fields.done()?;
+    row.updated_at = Set(Utc::now());
+    let updated = tx
+        .update(row)
+        .await
+        .map_err(update_error("subject", "input.name", CLASH))?;
+    let entry = audit::Entry::new("subject.update").on("subject", updated.id);
+    audit::write(tx, Some(actor), entry).await?;
+    Ok(updated)
+}
+
+/// Removes a subject that no class or grade refers to.
+pub async fn delete(tx: &TenantTx, actor: &Actor, id: SubjectId) -> ApiResult<()> {
+    remove::<subject::Entity>(tx, actor, id, ("subject", "subject")).await
+}
