@@ -10,6 +10,7 @@
 //! - [`platform`]: the platform tables (schools, users, memberships, domains, API tokens).
 //!   School-owned tables are reached only through `entity::tenant::TenantTx`.
 //! - [`services`]: domain logic (audit log, schools, first-run bootstrap).
+//! - [`exports`]: writing a school's records as a OneRoster package.
 //! - [`telemetry`]: log output.
 //! - [`cli`]: the `api` binary's subcommands.
 
@@ -19,12 +20,13 @@ pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod rules;
 pub mod error;
+pub mod exports;
 pub mod graphql;
 pub mod imports;
 pub mod insights;
 pub mod platform;
+pub mod rules;
 pub mod services;
 pub mod telemetry;
 pub mod tenant;

@@ -30,7 +30,7 @@ const ASSESSMENTS: usize = 10;
 
 fn tz(n: usize) -> String {
     let prefix = format!("{:08}", 10_000_000 + n);
-    let sum = api::domain::weighted_digit_sum(prefix.chars().filter_map(|c| c.to_digit(10)));
+    let sum = api::rules::weighted_digit_sum(prefix.chars().filter_map(|c| c.to_digit(10)));
     format!("{prefix}{}", (10 - sum % 10) % 10)
 }
 

@@ -438,7 +438,7 @@ backend_tests! {
         let mut file = String::from("student_tz,first_name,last_name\n");
         for n in 0..4_000 {
             let prefix = format!("{:08}", 20_000_000 + n);
-            let sum = api::domain::weighted_digit_sum(prefix.chars().filter_map(|c| c.to_digit(10)));
+            let sum = api::rules::weighted_digit_sum(prefix.chars().filter_map(|c| c.to_digit(10)));
             file.push_str(&format!("{prefix}{},first-{n},last-{n}\n", (10 - sum % 10) % 10));
         }
         let log = run(&app, &who, "importStudents", "many.csv", file.clone().into_bytes(), json!(null)).await;

@@ -319,7 +319,7 @@ impl Fixture {
         let start = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
         let student = StudentId::generate();
         let tz = format!("{:08}", 40_000_000 + n);
-        let sum = api::domain::weighted_digit_sum(tz.chars().filter_map(|c| c.to_digit(10)));
+        let sum = api::rules::weighted_digit_sum(tz.chars().filter_map(|c| c.to_digit(10)));
         student::Entity::insert(student::ActiveModel {
             school_id: Set(self.school),
             id: Set(student),

@@ -252,8 +252,7 @@ async fn package(
         return Err(sea_orm::DbErr::RecordNotFound("school".into()));
     };
     let tx = TenantTx::begin(&state.db, school).await?;
-    let bytes =
-        crate::imports::export::package(&tx, (&school.to_string(), row.name.as_str())).await?;
+    let bytes = crate::exports::package(&tx, (&school.to_string(), row.name.as_str())).await?;
     tx.commit().await?;
     // Written after the read, so a long export never holds SQLite's single write turn.
     let entry = audit::Entry::new("oneroster.export")

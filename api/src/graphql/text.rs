@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use async_graphql_value::{ConstValue, Value};
 
-use crate::{rules::unstorable_char, error::ApiError};
+use crate::{error::ApiError, rules::unstorable_char};
 
 /// The first string of `document` or `variables` that cannot be stored, as an error naming it
 /// (`input.firstName` for an argument, `$input.firstName` for a variable).

@@ -4,7 +4,6 @@
 //! tells what happened.
 
 pub mod attendance;
-pub mod export;
 pub mod grades;
 pub mod oneroster;
 pub mod package;

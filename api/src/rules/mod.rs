@@ -260,7 +260,10 @@ mod tests {
     fn numbers_keep_to_their_ranges() {
         assert_eq!(GradeLevel::new(12).unwrap().get(), 12);
         assert_eq!(GradeLevel::new(0).unwrap_err().code, "INVALID_GRADE_LEVEL");
-        assert_eq!(GradeLevel::from_number(None).unwrap_err().code, "INVALID_GRADE_LEVEL");
+        assert_eq!(
+            GradeLevel::from_number(None).unwrap_err().code,
+            "INVALID_GRADE_LEVEL"
+        );
         assert_eq!(Period::new(Some(0)).unwrap().get(), 0);
         assert_eq!(Period::new(Some(13)).unwrap_err().code, "INVALID_PERIOD");
         assert_eq!(MaxScore::new(None).unwrap().get(), 100.0);
@@ -274,7 +277,10 @@ mod tests {
     #[test]
     fn emails_are_optional_but_plausible() {
         assert_eq!(Email::optional(Some(" ")), Ok(None));
-        assert_eq!(Email::optional(Some("a@b")).unwrap_err().code, "INVALID_EMAIL");
+        assert_eq!(
+            Email::optional(Some("a@b")).unwrap_err().code,
+            "INVALID_EMAIL"
+        );
         assert!(Email::optional(Some("a@b.il")).unwrap().is_some());
     }
 }

@@ -69,7 +69,12 @@ async fn existing(
         .await?)
 }
 
-fn new_row(slot: Slot, period: i32, mark: &Mark, now: DateTime<Utc>) -> attendance_record::ActiveModel {
+fn new_row(
+    slot: Slot,
+    period: i32,
+    mark: &Mark,
+    now: DateTime<Utc>,
+) -> attendance_record::ActiveModel {
     attendance_record::ActiveModel {
         id: Set(AttendanceRecordId::generate()),
         created_at: Set(now),
@@ -96,10 +101,9 @@ async fn restate(
     row.note = Set(mark.note.as_deref().and_then(clean_text));
     row.class_id = Set(slot.class);
     row.updated_at = Set(now);
-    Ok(tx
-        .update(row)
+    tx.update(row)
         .await
-        .map_err(removal_error("attendance record"))?)
+        .map_err(removal_error("attendance record"))
 }
 
 /// Records attendance (recording again replaces the status).
@@ -151,14 +155,20 @@ pub async fn record_roll_call(
         .await?;
     let ids: Vec<StudentId> = marks.iter().map(|m| m.student).collect();
     fields
-        .students_exist(tx, ("input.records", ".studentId"), &ids, "appears twice in this roll call")
+        .students_exist(
+            tx,
+            ("input.records", ".studentId"),
+            &ids,
+            "appears twice in this roll call",
+        )
         .await?;
     fields.done()?;
-    let mut current: HashMap<StudentId, attendance_record::Model> = existing(tx, &ids, slot.date, period)
-        .await?
-        .into_iter()
-        .map(|r| (r.student_id, r))
-        .collect();
+    let mut current: HashMap<StudentId, attendance_record::Model> =
+        existing(tx, &ids, slot.date, period)
+            .await?
+            .into_iter()
+            .map(|r| (r.student_id, r))
+            .collect();
     let now = Utc::now();
     let mut new_rows = Vec::new();
     for mark in &marks {

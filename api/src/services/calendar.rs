@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
 
 use super::{
     audit,
-    checks::{Fields, conflict_or_internal, remove, removal_error, update_error},
+    checks::{Fields, conflict_or_internal, removal_error, remove, update_error},
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -71,7 +71,13 @@ pub struct TermChanges {
     pub end_date: Option<NaiveDate>,
 }
 
-async fn audited(tx: &TenantTx, actor: &Actor, action: &str, kind: &str, id: impl Into<uuid::Uuid>) -> ApiResult<()> {
+async fn audited(
+    tx: &TenantTx,
+    actor: &Actor,
+    action: &str,
+    kind: &str,
+    id: impl Into<uuid::Uuid>,
+) -> ApiResult<()> {
     audit::write(tx, Some(actor), audit::Entry::new(action).on(kind, id)).await?;
     Ok(())
 }
@@ -98,7 +104,11 @@ async fn clear_current_year(tx: &TenantTx, except: AcademicYearId) -> ApiResult<
 }
 
 /// Adds an academic year.
-pub async fn create_year(tx: &TenantTx, actor: &Actor, new: NewYear) -> ApiResult<academic_year::Model> {
+pub async fn create_year(
+    tx: &TenantTx,
+    actor: &Actor,
+    new: NewYear,
+) -> ApiResult<academic_year::Model> {
     let mut fields = Fields::new();
     let name = fields.name("input.name", &new.name);
     fields.date_range("input.endDate", new.start_date, new.end_date);
@@ -142,7 +152,10 @@ pub async fn update_year(
     let end = changes.end_date.unwrap_or(current.end_date);
     fields.date_range("input.endDate", start, end);
     let terms = tx
-        .all(tx.find::<term::Entity>().filter(term::Column::AcademicYearId.eq(current.id)))
+        .all(
+            tx.find::<term::Entity>()
+                .filter(term::Column::AcademicYearId.eq(current.id)),
+        )
         .await?;
     if let Some(outside) = terms
         .iter()
@@ -168,14 +181,21 @@ pub async fn update_year(
         row.is_current = Set(is_current);
     }
     row.updated_at = Set(Utc::now());
-    let updated = tx
-        .update(row)
-        .await
-        .map_err(update_error("academic year", "input.name", YEAR_CLASH))?;
+    let updated =
+        tx.update(row)
+            .await
+            .map_err(update_error("academic year", "input.name", YEAR_CLASH))?;
     if changes.is_current == Some(true) {
         clear_current_year(tx, updated.id).await?;
     }
-    audited(tx, actor, "academic_year.update", "academic_year", updated.id).await?;
+    audited(
+        tx,
+        actor,
+        "academic_year.update",
+        "academic_year",
+        updated.id,
+    )
+    .await?;
     Ok(updated)
 }
 
@@ -185,7 +205,12 @@ pub async fn delete_year(tx: &TenantTx, actor: &Actor, id: AcademicYearId) -> Ap
 }
 
 /// Checks that a term from `start` to `end` lies inside `year`.
-fn inside_year(fields: &mut Fields, year: Option<&academic_year::Model>, start: NaiveDate, end: NaiveDate) {
+fn inside_year(
+    fields: &mut Fields,
+    year: Option<&academic_year::Model>,
+    start: NaiveDate,
+    end: NaiveDate,
+) {
     fields.date_range("input.endDate", start, end);
     if let Some(year) = year
         && (start < year.start_date || end > year.end_date)

@@ -94,7 +94,10 @@ impl Fields {
         repeated: &str,
     ) -> ApiResult<()> {
         let known: HashSet<StudentId> = tx
-            .all(tx.find::<student::Entity>().filter(student::Column::Id.is_in(ids.iter().copied())))
+            .all(
+                tx.find::<student::Entity>()
+                    .filter(student::Column::Id.is_in(ids.iter().copied())),
+            )
             .await?
             .into_iter()
             .map(|s| s.id)
@@ -139,9 +142,17 @@ impl Fields {
     }
 
     /// Checks that `date`, when given, falls inside `term`.
-    pub fn date_in_term(&mut self, field: &str, term: Option<&term::Model>, date: Option<NaiveDate>) {
+    pub fn date_in_term(
+        &mut self,
+        field: &str,
+        term: Option<&term::Model>,
+        date: Option<NaiveDate>,
+    ) {
         if let (Some(term), Some(date)) = (term, date) {
-            self.take(field, rules::date_in_term(date, term.start_date, term.end_date));
+            self.take(
+                field,
+                rules::date_in_term(date, term.start_date, term.end_date),
+            );
         }
     }
 
@@ -219,6 +230,11 @@ where
 {
     tx.delete::<E>(id).await.map_err(removal_error(what))?;
     let action = format!("{kind}.delete");
-    super::audit::write(tx, Some(actor), super::audit::Entry::new(&action).on(kind, id)).await?;
+    super::audit::write(
+        tx,
+        Some(actor),
+        super::audit::Entry::new(&action).on(kind, id),
+    )
+    .await?;
     Ok(())
 }

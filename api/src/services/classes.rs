@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{
     audit,
-    checks::{Fields, conflict_or_internal, remove, removal_error, update_error},
+    checks::{Fields, conflict_or_internal, removal_error, remove, update_error},
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -49,7 +49,11 @@ pub struct ClassChanges {
     pub teachers: Option<Vec<TeacherId>>,
 }
 
-async fn teachers_exist(tx: &TenantTx, fields: &mut Fields, teachers: &[TeacherId]) -> ApiResult<()> {
+async fn teachers_exist(
+    tx: &TenantTx,
+    fields: &mut Fields,
+    teachers: &[TeacherId],
+) -> ApiResult<()> {
     for (i, teacher) in teachers.iter().enumerate() {
         fields
             .must_exist::<teacher::Entity>(tx, &format!("input.teacherIds[{i}]"), Some(*teacher))
@@ -145,7 +149,12 @@ pub async fn update(
     if let Some(level) = fields.grade_level("input.gradeLevel", changes.grade_level) {
         row.grade_level = Set(Some(level));
     }
-    teachers_exist(tx, &mut fields, changes.teachers.as_deref().unwrap_or_default()).await?;
+    teachers_exist(
+        tx,
+        &mut fields,
+        changes.teachers.as_deref().unwrap_or_default(),
+    )
+    .await?;
     fields.done()?;
     row.updated_at = Set(Utc::now());
     let updated = tx
@@ -186,8 +195,12 @@ pub async fn enroll(
     student: StudentId,
 ) -> ApiResult<enrollment::Model> {
     let mut fields = Fields::new();
-    fields.must_exist::<class::Entity>(tx, "classId", Some(class)).await?;
-    fields.must_exist::<student::Entity>(tx, "studentId", Some(student)).await?;
+    fields
+        .must_exist::<class::Entity>(tx, "classId", Some(class))
+        .await?;
+    fields
+        .must_exist::<student::Entity>(tx, "studentId", Some(student))
+        .await?;
     fields.done()?;
     let now = Utc::now();
     let row = tx

@@ -148,7 +148,10 @@ pub async fn create(tx: &TenantTx, actor: &Actor, new: NewGuardian) -> ApiResult
 /// The students a guardian is linked to now.
 async fn links(tx: &TenantTx, guardian: GuardianId) -> ApiResult<Vec<student_guardian::Model>> {
     Ok(tx
-        .all(tx.find::<student_guardian::Entity>().filter(student_guardian::Column::GuardianId.eq(guardian)))
+        .all(
+            tx.find::<student_guardian::Entity>()
+                .filter(student_guardian::Column::GuardianId.eq(guardian)),
+        )
         .await?)
 }
 
@@ -225,7 +228,14 @@ pub async fn update(
     let updated = tx.update(row).await.map_err(removal_error("guardian"))?;
     let relationship = changes.relationship.as_deref().map(clean_text);
     if let Some(students) = &changes.students {
-        relink(tx, updated.id, students, relationship.clone().flatten(), now).await?;
+        relink(
+            tx,
+            updated.id,
+            students,
+            relationship.clone().flatten(),
+            now,
+        )
+        .await?;
     }
     if let Some(relationship) = relationship {
         for link in links(tx, updated.id).await? {

@@ -104,7 +104,11 @@ pub async fn record_incident(
     let category = fields.name("input.category", &new.category);
     let severity = fields.take(
         "input.severity",
-        one_of(new.severity.as_deref().unwrap_or("LOW"), SEVERITIES, "must be LOW, MEDIUM or HIGH"),
+        one_of(
+            new.severity.as_deref().unwrap_or("LOW"),
+            SEVERITIES,
+            "must be LOW, MEDIUM or HIGH",
+        ),
     );
     fields.done()?;
     let now = Utc::now();
@@ -185,7 +189,10 @@ pub async fn add_history(
     let year_label = fields.name("input.yearLabel", &new.year_label);
     let grade_level = fields.grade_level("input.gradeLevel", new.grade_level);
     if let Some(score) = new.final_score {
-        fields.take("input.finalScore", crate::rules::MaxScore::new(None).and_then(|m| m.score(score)));
+        fields.take(
+            "input.finalScore",
+            crate::rules::MaxScore::new(None).and_then(|m| m.score(score)),
+        );
     }
     fields.done()?;
     let now = Utc::now();

@@ -6,7 +6,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
 
 use super::{
     audit,
-    checks::{Fields, remove, removal_error},
+    checks::{Fields, removal_error, remove},
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -95,7 +95,10 @@ pub async fn update(
 /// Removes a teacher who no longer has classes, grades or other records.
 pub async fn delete(tx: &TenantTx, actor: &Actor, id: TeacherId) -> ApiResult<()> {
     let teaches = tx
-        .count(tx.find::<class_teacher::Entity>().filter(class_teacher::Column::TeacherId.eq(id)))
+        .count(
+            tx.find::<class_teacher::Entity>()
+                .filter(class_teacher::Column::TeacherId.eq(id)),
+        )
         .await?;
     if teaches > 0 {
         return Err(ApiError::Conflict {

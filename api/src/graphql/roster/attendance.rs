@@ -2,19 +2,13 @@
 
 use async_graphql::{Context, InputObject, Object};
 use chrono::NaiveDate;
-use entity::{
-    attendance_record,
-    ids::*,
-};
+use entity::{attendance_record, ids::*};
 use uuid::Uuid;
 
 use super::*;
 use crate::{
     error::ApiResult,
-    graphql::{
-        context::loaders,
-        loaders::load_error,
-    },
+    graphql::{context::loaders, loaders::load_error},
     services,
 };
 

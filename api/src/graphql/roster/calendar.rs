@@ -2,13 +2,9 @@
 
 use async_graphql::{Context, InputObject, Object};
 use chrono::NaiveDate;
-use entity::{
-    academic_year,
-    ids::*, term,
-};
+use entity::{academic_year, ids::*, term};
 use uuid::Uuid;
 
-use super::*;
 use crate::{
     error::ApiResult,
     graphql::{

@@ -2,10 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object};
 use chrono::NaiveDate;
-use entity::{
-    class, enrollment, enums,
-    ids::*,
-};
+use entity::{class, enrollment, enums, ids::*};
 use uuid::Uuid;
 
 use super::*;

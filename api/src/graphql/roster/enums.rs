@@ -3,8 +3,6 @@
 use async_graphql::Enum;
 use entity::enums;
 
-use super::*;
-
 macro_rules! mirror_enum {
     ($(#[$doc:meta])* $name:ident = $source:path { $($(#[$vdoc:meta])* $variant:ident),* $(,)? }) => {
         $(#[$doc])*

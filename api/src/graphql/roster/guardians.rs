@@ -1,13 +1,9 @@
 //! Guardians: the GraphQL types and their inputs.
 
 use async_graphql::{InputObject, Object};
-use entity::{
-    guardian,
-    ids::*, student_guardian,
-};
+use entity::{guardian, ids::*, student_guardian};
 use uuid::Uuid;
 
-use super::*;
 use crate::services;
 
 /// A guardian (parent) of students.

@@ -16,8 +16,7 @@ use crate::{
     error::{ApiError, ApiResult},
     graphql::context::scoped,
     services::{
-        attendance, audit, calendar, classes, grades, guardians, records, staff, students,
-        subjects,
+        attendance, audit, calendar, classes, grades, guardians, records, staff, students, subjects,
     },
 };
 

@@ -2,13 +2,9 @@
 
 use async_graphql::{InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{
-    health_record,
-    ids::*, incident,
-};
+use entity::{health_record, ids::*, incident};
 use uuid::Uuid;
 
-use super::*;
 use crate::services;
 
 /// A discipline incident.

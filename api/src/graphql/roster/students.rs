@@ -2,9 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{
-    ids::*, student,
-};
+use entity::{ids::*, student};
 use uuid::Uuid;
 
 use super::*;

@@ -4,7 +4,6 @@ use async_graphql::{InputObject, Object};
 use entity::subject;
 use uuid::Uuid;
 
-use super::*;
 use crate::services;
 
 /// A subject taught at the school.

@@ -1,0 +1,528 @@
+//! users.csv (with roles.csv, demographics.csv and the homerooms of enrollments.csv) →
+//! students, teachers and guardians.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{
+    enums::{ClassKind, RecordStatus},
+    guardian,
+    ids::{ClassId, GuardianId, StudentId, TeacherId},
+    student, teacher,
+};
+use sea_orm::DbErr;
+
+use super::{
+    Run, Source,
+    guardians::{Agents, Pending},
+    index::{Index, external_id},
+    sheet::{Sheet, grade_level, list, user_ids},
+};
+use crate::{
+    imports::{RowAction, parse},
+    rules::{StudentTz, is_plausible_email},
+};
+
+/// A student's birth date and sex cells (each `None` when demographics.csv lacks the column).
+type Demographics<'a> = (Option<Option<&'a str>>, Option<Option<&'a str>>);
+
+/// What kind of person a user is at the school.
+#[derive(Clone, Debug, PartialEq)]
+enum Person {
+    Student,
+    Teacher,
+    Guardian(String),
+}
+
+/// The users file while it is checked, with what it is checked against and what it leaves for
+/// linking guardians.
+struct Users<'a> {
+    sheet: Sheet<'a>,
+    seen: HashMap<String, usize>,
+    /// The file's national ids, by the row that has them.
+    tzs: HashMap<String, usize>,
+    /// Each user's role at the school: (whether it is the primary role, the role).
+    roles: HashMap<String, (bool, String)>,
+    demographics: HashMap<String, Demographics<'a>>,
+    homeroom_of: HashMap<String, ClassId>,
+    students: Index<student::Model>,
+    teachers: Index<teacher::Model>,
+    guardian_index: Index<guardian::Model>,
+    guardians: HashMap<String, (GuardianId, Option<String>)>,
+    agents: Vec<Agents>,
+}
+
+/// The cells every kind of user has, checked.
+struct User {
+    sourced: String,
+    first_name: String,
+    last_name: String,
+    email: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    /// The national id, when valid.
+    tz: Option<String>,
+    /// The national id as the file has it, valid or not.
+    tz_text: Option<String>,
+}
+
+/// Users → students, teachers, guardians; what is left is linking students to their guardians.
+pub(super) async fn check<'a>(run: &mut Run<'a>) -> Result<Pending<'a>, DbErr> {
+    let source = run.source;
+    let roles = roles(run);
+    let demographics = demographics(source);
+    let homeroom_of = homerooms(run);
+    let tx = run.tx;
+    let students = Index::new(
+        tx.all(tx.find::<student::Entity>()).await?,
+        |m| m.id.to_string(),
+        |m| m.external_id.as_deref(),
+        |m| Some(m.student_tz.clone()),
+    );
+    let teachers = Index::new(
+        tx.all(tx.find::<teacher::Entity>()).await?,
+        |m| m.id.to_string(),
+        |m| m.external_id.as_deref(),
+        |_| None,
+    );
+    let guardian_index = Index::new(
+        tx.all(tx.find::<guardian::Entity>()).await?,
+        |m| m.id.to_string(),
+        |m| m.external_id.as_deref(),
+        |m| m.guardian_tz.clone(),
+    );
+    run.students = students
+        .models
+        .iter()
+        .map(|s| {
+            (
+                s.external_id.clone().unwrap_or_else(|| s.id.to_string()),
+                s.id,
+            )
+        })
+        .collect();
+    run.teachers = teachers
+        .models
+        .iter()
+        .map(|s| {
+            (
+                s.external_id.clone().unwrap_or_else(|| s.id.to_string()),
+                s.id,
+            )
+        })
+        .collect();
+    let mut users = Users {
+        sheet: Sheet::new(source, "users.csv"),
+        seen: HashMap::new(),
+        tzs: HashMap::new(),
+        roles,
+        demographics,
+        homeroom_of,
+        students,
+        teachers,
+        guardian_index,
+        guardians: HashMap::new(),
+        agents: Vec::new(),
+    };
+    for i in 0..users.sheet.height() {
+        users.row(run, i);
+    }
+    Ok(Pending {
+        sheet: users.sheet,
+        guardians: users.guardians,
+        index: users.guardian_index,
+        agents: users.agents,
+    })
+}
+
+/// Who is what at the school: roles.csv (1.2) or the user's own role (1.1).
+fn roles(run: &Run<'_>) -> HashMap<String, (bool, String)> {
+    let mut roles: HashMap<String, (bool, String)> = HashMap::new();
+    let sheet = Sheet::new(run.source, "roles.csv");
+    for i in 0..sheet.height() {
+        let (Some(user), Some(role)) = (sheet.cell("userSourcedId", i), sheet.cell("role", i))
+        else {
+            continue;
+        };
+        if sheet.cell("orgSourcedId", i) != Some(run.org.as_str()) || sheet.deleted(i) {
+            continue;
+        }
+        let primary = sheet.cell("roleType", i) == Some("primary");
+        let entry = roles
+            .entry(user.to_owned())
+            .or_insert((primary, role.to_owned()));
+        if primary && !entry.0 {
+            *entry = (true, role.to_owned());
+        }
+    }
+    roles
+}
+
+/// Each student's birth date and sex cells in demographics.csv, by sourcedId.
+fn demographics(source: &Source) -> HashMap<String, Demographics<'_>> {
+    let sheet = Sheet::new(source, "demographics.csv");
+    (0..sheet.height())
+        .filter_map(|i| {
+            Some((
+                sheet.cell("sourcedId", i)?.to_owned(),
+                (sheet.field("birthDate", i), sheet.field("sex", i)),
+            ))
+        })
+        .collect()
+}
+
+/// Homerooms by enrollment, for students whose class the file does not name otherwise.
+fn homerooms(run: &Run<'_>) -> HashMap<String, ClassId> {
+    let sheet = Sheet::new(run.source, "enrollments.csv");
+    (0..sheet.height())
+        .filter(|i| sheet.cell("role", *i) == Some("student") && !sheet.deleted(*i))
+        .filter_map(|i| {
+            let (class, kind, _) = run.classes.get(sheet.cell("classSourcedId", i)?)?;
+            (*kind == ClassKind::Homeroom)
+                .then(|| Some((sheet.cell("userSourcedId", i)?.to_owned(), *class)))
+                .flatten()
+        })
+        .collect()
+}
+
+impl Users<'_> {
+    /// One user row: a student, teacher or guardian of the school, else skipped.
+    fn row(&mut self, run: &mut Run<'_>, i: usize) {
+        let role = if run.source.version == "1.1" {
+            let orgs = list(self.sheet.cell("orgSourcedIds", i));
+            orgs.contains(&run.org.as_str())
+                .then(|| self.sheet.cell("role", i).map(str::to_owned))
+                .flatten()
+        } else {
+            self.sheet
+                .cell("sourcedId", i)
+                .and_then(|u| self.roles.get(u))
+                .map(|(_, r)| r.clone())
+        };
+        let person = match role.as_deref() {
+            Some("student") => Person::Student,
+            Some("teacher") => Person::Teacher,
+            Some(r @ ("guardian" | "parent" | "relative")) => Person::Guardian(r.to_owned()),
+            // Administrators, aides, counsellors… and users of other orgs are not kept.
+            _ => {
+                self.sheet.act(i, RowAction::Skipped);
+                return;
+            }
+        };
+        let Some(sourced) = self.sheet.sourced_id(i, &mut self.seen) else {
+            return;
+        };
+        if self.sheet.deleted(i) {
+            let now = run.now;
+            let action = match person {
+                Person::Student => run.plan.students.retire(&self.students, &sourced, now),
+                Person::Teacher => run.plan.teachers.retire(&self.teachers, &sourced, now),
+                Person::Guardian(_) => {
+                    run.plan
+                        .guardians
+                        .retire(&self.guardian_index, &sourced, now)
+                }
+            };
+            self.sheet.act(i, action);
+            return;
+        }
+        let Some(user) = self.user(i, sourced) else {
+            return;
+        };
+        match person {
+            Person::Student => self.student(run, i, user),
+            Person::Teacher => self.teacher(run, i, user),
+            Person::Guardian(role) => self.guardian(run, i, user, role),
+        }
+    }
+
+    /// The cells every kind of user has; `None` when a name is missing or too long.
+    fn user(&mut self, i: usize, sourced: String) -> Option<User> {
+        let sheet = &mut self.sheet;
+        let first_name = sheet.text(i, "givenName", 200);
+        let last_name = sheet.text(i, "familyName", 200);
+        let email = sheet.field("email", i).map(|e| e.map(str::to_owned));
+        if let Some(Some(e)) = &email
+            && !is_plausible_email(e)
+        {
+            sheet.bad(i, "email", "INVALID_EMAIL", "is not an email address");
+        }
+        let phone = sheet.field("phone", i).map(|p| p.map(str::to_owned));
+        let ids = user_ids(sheet.cell("userIds", i));
+        let tz_text = ids.iter().find(|(k, _)| k == "tz").map(|(_, v)| v.clone());
+        let tz = match tz_text.as_deref().map(StudentTz::parse) {
+            None => None,
+            Some(Ok(tz)) => Some(tz.into_string()),
+            Some(Err(e)) => {
+                sheet.bad(i, "userIds", "INVALID_TZ", e.to_string());
+                None
+            }
+        };
+        if let Some(tz) = &tz
+            && let Some(first) = self.tzs.insert(tz.clone(), i)
+        {
+            sheet.bad(
+                i,
+                "userIds",
+                "DUPLICATE_ROW",
+                format!("row {} has the same national id", first + 2),
+            );
+        }
+        let (Some(first_name), Some(last_name)) = (first_name, last_name) else {
+            return None;
+        };
+        Some(User {
+            sourced,
+            first_name,
+            last_name,
+            email,
+            phone,
+            tz,
+            tz_text,
+        })
+    }
+
+    /// A student (who needs a national id), with the guardians the row names.
+    fn student(&mut self, run: &mut Run<'_>, i: usize, user: User) {
+        let now = run.now;
+        let User {
+            sourced,
+            first_name,
+            last_name,
+            email,
+            tz,
+            tz_text,
+            ..
+        } = user;
+        let Some(tz) = tz else {
+            if tz_text.is_none() {
+                self.sheet.bad(
+                    i,
+                    "userIds",
+                    "REQUIRED",
+                    "a student needs a national id, as {tz:123456782}",
+                );
+            }
+            return;
+        };
+        let Ok(current) = self.students.find(&sourced, Some(&tz)) else {
+            self.sheet.bad(
+                i,
+                "userIds",
+                "CONFLICT",
+                "another student of this school has this national id",
+            );
+            return;
+        };
+        let grade = match list(self.sheet.cell("grades", i)).first() {
+            Some(g) => match grade_level(g) {
+                Some(level) => Some(level),
+                None => {
+                    self.sheet
+                        .bad(i, "grades", "INVALID_GRADE_LEVEL", "must be 01 to 12");
+                    return;
+                }
+            },
+            None if self.sheet.has("grades") => None,
+            None => current.and_then(|c| c.grade_level),
+        };
+        let class_id = match self.sheet.cell("metadata.sds.classSourcedId", i) {
+            Some(c) => match run.classes.get(c) {
+                Some((id, _, _)) => Some(*id),
+                None => {
+                    self.sheet.bad(
+                        i,
+                        "metadata.sds.classSourcedId",
+                        "UNKNOWN_REFERENCE",
+                        format!("{c} is no valid class of this package or school"),
+                    );
+                    return;
+                }
+            },
+            None if self.sheet.has("metadata.sds.classSourcedId") => None,
+            None => self
+                .homeroom_of
+                .get(&sourced)
+                .copied()
+                .or_else(|| current.and_then(|c| c.class_id)),
+        };
+        let cells = self
+            .demographics
+            .get(&sourced)
+            .copied()
+            .unwrap_or((None, None));
+        let Some((birth_date, gender)) = birth_and_gender(&mut self.sheet, i, cells, current)
+        else {
+            return;
+        };
+        let id = current.map_or_else(StudentId::generate, |c| c.id);
+        let next = student::Model {
+            school_id: run.tx.school_id(),
+            id,
+            created_at: current.map_or(now, |c| c.created_at),
+            updated_at: current.map_or(now, |c| c.updated_at),
+            external_id: external_id(current, &sourced),
+            status: RecordStatus::Active,
+            student_tz: tz,
+            first_name,
+            last_name,
+            grade_level: grade,
+            class_id,
+            birth_date,
+            gender,
+            email: email.unwrap_or_else(|| current.and_then(|c| c.email.clone())),
+        };
+        let action = run
+            .plan
+            .students
+            .decide(current, next, |m| m.updated_at = now);
+        run.students.insert(sourced, id);
+        let listed: Vec<String> = list(self.sheet.cell("agentSourcedIds", i))
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let primaries = self
+            .sheet
+            .field("metadata.sds.primaryAgentSourcedIds", i)
+            .map(|p| list(p).into_iter().map(str::to_owned).collect::<Vec<_>>());
+        if self.sheet.has("agentSourcedIds") {
+            self.agents.push((i, id, listed, primaries));
+        }
+        self.sheet.act(i, action);
+    }
+
+    /// A teacher.
+    fn teacher(&mut self, run: &mut Run<'_>, i: usize, user: User) {
+        let now = run.now;
+        let User {
+            sourced,
+            first_name,
+            last_name,
+            email,
+            phone,
+            ..
+        } = user;
+        let Ok(current) = self.teachers.find(&sourced, None) else {
+            return;
+        };
+        let id = current.map_or_else(TeacherId::generate, |c| c.id);
+        let next = teacher::Model {
+            school_id: run.tx.school_id(),
+            id,
+            created_at: current.map_or(now, |c| c.created_at),
+            updated_at: current.map_or(now, |c| c.updated_at),
+            external_id: external_id(current, &sourced),
+            status: RecordStatus::Active,
+            first_name,
+            last_name,
+            email: email.unwrap_or_else(|| current.and_then(|c| c.email.clone())),
+            phone: phone.unwrap_or_else(|| current.and_then(|c| c.phone.clone())),
+        };
+        let action = run
+            .plan
+            .teachers
+            .decide(current, next, |m| m.updated_at = now);
+        run.teachers.insert(sourced, id);
+        self.sheet.act(i, action);
+    }
+
+    /// A guardian (a parent or relative too), with how they are related to their students.
+    fn guardian(&mut self, run: &mut Run<'_>, i: usize, user: User, role: String) {
+        let now = run.now;
+        let User {
+            sourced,
+            first_name,
+            last_name,
+            email,
+            phone,
+            tz,
+            tz_text,
+        } = user;
+        if tz.is_none() && tz_text.is_some() {
+            return;
+        }
+        let Ok(current) = self.guardian_index.find(&sourced, tz.as_deref()) else {
+            self.sheet.bad(
+                i,
+                "userIds",
+                "CONFLICT",
+                "another guardian of this school has this national id",
+            );
+            return;
+        };
+        let id = current.map_or_else(GuardianId::generate, |c| c.id);
+        let next = guardian::Model {
+            school_id: run.tx.school_id(),
+            id,
+            created_at: current.map_or(now, |c| c.created_at),
+            updated_at: current.map_or(now, |c| c.updated_at),
+            external_id: external_id(current, &sourced),
+            status: RecordStatus::Active,
+            first_name,
+            last_name,
+            guardian_tz: if self.sheet.has("userIds") {
+                tz
+            } else {
+                current.and_then(|c| c.guardian_tz.clone())
+            },
+            phone: phone.unwrap_or_else(|| current.and_then(|c| c.phone.clone())),
+            email: email.unwrap_or_else(|| current.and_then(|c| c.email.clone())),
+        };
+        let action = run
+            .plan
+            .guardians
+            .decide(current, next, |m| m.updated_at = now);
+        // Our own column says it exactly (also "none"); else the role says it.
+        let relationship = self
+            .sheet
+            .field("metadata.sds.relationship", i)
+            .map_or(Some(role), |r| r.map(str::to_owned));
+        self.guardians.insert(sourced, (id, relationship));
+        self.sheet.act(i, action);
+    }
+}
+
+/// A student's birth date and gender: demographics.csv's `cells`, else what the record has;
+/// `None` when a cell is invalid.
+fn birth_and_gender(
+    sheet: &mut Sheet<'_>,
+    i: usize,
+    cells: Demographics<'_>,
+    current: Option<&student::Model>,
+) -> Option<(Option<NaiveDate>, Option<String>)> {
+    let (birth, sex) = cells;
+    let birth_date = match birth {
+        None => current.and_then(|c| c.birth_date),
+        Some(None) => None,
+        Some(Some(text)) => match parse::date(text) {
+            Some(d) => Some(d),
+            None => {
+                sheet.bad(
+                    i,
+                    "demographics.birthDate",
+                    "INVALID_DATE",
+                    "must be YYYY-MM-DD",
+                );
+                return None;
+            }
+        },
+    };
+    let gender = match sex {
+        None => current.and_then(|c| c.gender.clone()),
+        Some(None) => None,
+        Some(Some(s)) => match s.to_lowercase().as_str() {
+            "female" => Some("FEMALE".to_owned()),
+            "male" => Some("MALE".to_owned()),
+            "other" | "unspecified" => Some("OTHER".to_owned()),
+            _ => {
+                sheet.bad(
+                    i,
+                    "demographics.sex",
+                    "INVALID_VALUE",
+                    "must be female, male, other or unspecified",
+                );
+                return None;
+            }
+        },
+    };
+    Some((birth_date, gender))
+}
