@@ -320,7 +320,7 @@ async fn run(
     .await?;
     // The import runs in its own task: a client that goes away does not cut it off half-way
     // (its transaction would roll back, but its log would stay RUNNING).
-    let started = log.clone();
+    let started = (log.clone(), tenant.actor.clone());
     let task = tokio::spawn(async move {
         let done = imports::complete(&db, &events, school, started, kind, bytes, options).await;
         drop(permit);

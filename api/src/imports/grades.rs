@@ -21,6 +21,7 @@ use super::{
     students::chunk_size,
     table::{Spec, Table, header_key},
 };
+use crate::rules::{self, MaxScore};
 
 /// The columns of a grades file.
 pub const COLUMNS: &[Spec] = &[
@@ -103,6 +104,270 @@ struct Row {
 
 type Key = (StudentId, SubjectId, TermId, Option<String>);
 
+/// What the school has that a grades file refers to.
+struct Known {
+    students: HashMap<String, StudentId>,
+    subjects: HashMap<String, SubjectId>,
+    terms: Vec<term::Model>,
+    assessments: HashMap<(SubjectId, TermId, String), assessment::Model>,
+}
+
+impl Known {
+    async fn load(tx: &TenantTx) -> Result<Self, DbErr> {
+        let students = tx
+            .all(tx.find::<student::Entity>())
+            .await?
+            .into_iter()
+            .map(|s| (s.student_tz, s.id))
+            .collect();
+        let mut subjects = HashMap::new();
+        for s in tx.all(tx.find::<subject::Entity>()).await? {
+            if let Some(code) = &s.code {
+                subjects.insert(header_key(code), s.id);
+            }
+            subjects.insert(header_key(&s.name), s.id);
+        }
+        let terms = tx.all(tx.find::<term::Entity>()).await?;
+        let assessments = tx
+            .all(tx.find::<assessment::Entity>())
+            .await?
+            .into_iter()
+            .map(|a| ((a.subject_id, a.term_id, header_key(&a.title)), a))
+            .collect();
+        Ok(Self {
+            students,
+            subjects,
+            terms,
+            assessments,
+        })
+    }
+
+    /// The grades this file can match: those of its students, or with its external ids, in id
+    /// order.
+    async fn grades(&self, tx: &TenantTx, table: &Table) -> Result<Vec<grade::Model>, DbErr> {
+        let file_students = super::students_in(table, &self.students);
+        let file_external: Vec<String> = (0..table.height())
+            .filter_map(|i| table.cell("external_id", i).map(str::to_owned))
+            .collect();
+        let mut existing: HashMap<GradeId, grade::Model> = HashMap::new();
+        for chunk in file_students.chunks(LOOKUP_CHUNK) {
+            let select = tx
+                .find::<grade::Entity>()
+                .filter(grade::Column::StudentId.is_in(chunk.iter().copied()));
+            existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
+        }
+        for chunk in file_external.chunks(LOOKUP_CHUNK) {
+            let select = tx
+                .find::<grade::Entity>()
+                .filter(grade::Column::ExternalId.is_in(chunk.iter().cloned()));
+            existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
+        }
+        let mut existing: Vec<grade::Model> = existing.into_values().collect();
+        existing.sort_by_key(|g| g.id);
+        Ok(existing)
+    }
+}
+
+/// The school's grades, findable by natural key and by external id.
+struct Index<'a> {
+    by_key: HashMap<Key, &'a grade::Model>,
+    by_external: HashMap<&'a str, &'a grade::Model>,
+}
+
+impl<'a> Index<'a> {
+    fn new(known: &Known, existing: &'a [grade::Model]) -> Self {
+        let titles: HashMap<AssessmentId, String> = known
+            .assessments
+            .iter()
+            .map(|((_, _, title), a)| (a.id, title.clone()))
+            .collect();
+        let mut by_key = HashMap::new();
+        let mut by_external = HashMap::new();
+        for g in existing {
+            let title = g.assessment_id.and_then(|a| titles.get(&a).cloned());
+            by_key
+                .entry((g.student_id, g.subject_id, g.term_id, title))
+                .or_insert(g);
+            if let Some(ext) = &g.external_id {
+                by_external.insert(ext.as_str(), g);
+            }
+        }
+        Self {
+            by_key,
+            by_external,
+        }
+    }
+}
+
+/// The subject a row names, by name or code.
+fn subject_of(
+    known: &Known,
+    table: &Table,
+    i: usize,
+    problems: &mut Problems,
+) -> Option<SubjectId> {
+    let Some(text) = table.cell("subject", i) else {
+        problems.add(i, "subject", "REQUIRED", "the subject is missing");
+        return None;
+    };
+    let id = known.subjects.get(&header_key(text)).copied();
+    if id.is_none() {
+        problems.add(
+            i,
+            "subject",
+            "UNKNOWN_SUBJECT",
+            format!("the school has no subject named {text}"),
+        );
+    }
+    id
+}
+
+/// The term a row names; when several years have one of that name, the one holding the date.
+fn term_of<'k>(
+    known: &'k Known,
+    table: &Table,
+    i: usize,
+    graded_on: Option<NaiveDate>,
+    problems: &mut Problems,
+) -> Option<&'k term::Model> {
+    let Some(text) = table.cell("term", i) else {
+        problems.add(i, "term", "REQUIRED", "the term is missing");
+        return None;
+    };
+    let key = header_key(text);
+    let named: Vec<&term::Model> = known
+        .terms
+        .iter()
+        .filter(|t| header_key(&t.name) == key)
+        .collect();
+    let holding = graded_on.and_then(|d| {
+        named
+            .iter()
+            .find(|t| rules::date_in_term(d, t.start_date, t.end_date).is_ok())
+            .copied()
+    });
+    match (named.as_slice(), holding, graded_on) {
+        ([], _, _) => {
+            problems.add(
+                i,
+                "term",
+                "UNKNOWN_TERM",
+                format!("the school has no term named {text}"),
+            );
+            None
+        }
+        (_, Some(t), _) => Some(t),
+        ([only], None, Some(date)) => {
+            problems.take(
+                i,
+                "date",
+                rules::date_in_term(date, only.start_date, only.end_date),
+            );
+            None
+        }
+        (_, None, Some(_)) => {
+            problems.add(
+                i,
+                "date",
+                "DATE_OUTSIDE_TERM",
+                format!("no term named {text} holds this date"),
+            );
+            None
+        }
+        (_, None, None) => None,
+    }
+}
+
+/// The maximum and the score of a row (see [`rules::MaxScore`]).
+fn scores(table: &Table, i: usize, problems: &mut Problems) -> (Option<f64>, Option<f64>) {
+    let max = match table.cell("max_score", i) {
+        None => Some(MaxScore::new(None)),
+        Some(text) => parse::number(text).map(|m| MaxScore::new(Some(m))),
+    }
+    .unwrap_or_else(|| MaxScore::new(Some(f64::NAN)));
+    let max = problems.take(i, "max_score", max);
+    let score = match table.cell("score", i).map(parse::number) {
+        Some(Some(s)) => match max {
+            Some(max) => problems.take(i, "score", max.score(s)),
+            None => Some(s),
+        },
+        _ => {
+            problems.add(i, "score", "INVALID_NUMBER", "must be a number");
+            None
+        }
+    };
+    (max.map(MaxScore::get), score)
+}
+
+/// The kind of work a row names, if any.
+fn category_of(table: &Table, i: usize, problems: &mut Problems) -> Option<GradeCategory> {
+    let text = table.cell("category", i)?;
+    let c = self::category(text);
+    if c.is_none() {
+        problems.add(
+            i,
+            "category",
+            "INVALID_CATEGORY",
+            "must be EXAM, QUIZ, HOMEWORK, PROJECT or FINAL",
+        );
+    }
+    c
+}
+
+/// Checks row `i`; `None` when it cannot be written.
+fn check_row(
+    known: &Known,
+    table: &Table,
+    i: usize,
+    seen: &mut HashMap<Key, usize>,
+    problems: &mut Problems,
+) -> Option<Row> {
+    let student = super::student_of(table, i, &known.students, problems);
+    let subject = subject_of(known, table, i, problems);
+    let graded_on = match table.cell("date", i).map(parse::date) {
+        Some(Some(d)) => Some(d),
+        _ => {
+            problems.add(
+                i,
+                "date",
+                "INVALID_DATE",
+                "must be a date, yyyy-mm-dd or dd/mm/yyyy",
+            );
+            None
+        }
+    };
+    let term = term_of(known, table, i, graded_on, problems);
+    let (max_score, score) = scores(table, i, problems);
+    let category = category_of(table, i, problems);
+    let assessment = table.cell("assessment", i).map(header_key);
+    let (student, subject, term, score, max_score, graded_on) =
+        (student?, subject?, term?, score?, max_score?, graded_on?);
+    let key = (student, subject, term.id, assessment.clone());
+    if let Some(first) = seen.insert(key, i) {
+        problems.add(
+            i,
+            "student_tz",
+            "DUPLICATE_ROW",
+            format!(
+                "row {} already grades this student in this subject, term and assessment",
+                first + 2
+            ),
+        );
+    }
+    Some(Row {
+        student,
+        subject,
+        term: term.id,
+        assessment,
+        score,
+        max_score,
+        graded_on,
+        category,
+        comment: table.cell("comment", i).map(str::to_owned),
+        external_id: table.cell("external_id", i).map(str::to_owned),
+    })
+}
+
 /// Validates every row of `table`, then writes the valid ones when `write` says so.
 pub async fn import(
     tx: &TenantTx,
@@ -111,335 +376,153 @@ pub async fn import(
     progress: &super::Progress<'_>,
 ) -> Result<(Outcome, bool), DbErr> {
     tracing::debug!("grades: loading the school's records");
-    let students: HashMap<String, StudentId> = tx
-        .all(tx.find::<student::Entity>())
-        .await?
-        .into_iter()
-        .map(|s| (s.student_tz, s.id))
-        .collect();
-    let mut subjects: HashMap<String, SubjectId> = HashMap::new();
-    for s in tx.all(tx.find::<subject::Entity>()).await? {
-        if let Some(code) = &s.code {
-            subjects.insert(header_key(code), s.id);
-        }
-        subjects.insert(header_key(&s.name), s.id);
-    }
-    let terms = tx.all(tx.find::<term::Entity>()).await?;
-    let assessments: HashMap<(SubjectId, TermId, String), assessment::Model> = tx
-        .all(tx.find::<assessment::Entity>())
-        .await?
-        .into_iter()
-        .map(|a| ((a.subject_id, a.term_id, header_key(&a.title)), a))
-        .collect();
-    // Only the grades this file can match: those of its students, or with its external ids.
-    let file_students = super::students_in(table, &students);
-    let file_external: Vec<String> = (0..table.height())
-        .filter_map(|i| table.cell("external_id", i).map(str::to_owned))
-        .collect();
-    let mut existing: HashMap<GradeId, grade::Model> = HashMap::new();
-    for chunk in file_students.chunks(LOOKUP_CHUNK) {
-        let select = tx
-            .find::<grade::Entity>()
-            .filter(grade::Column::StudentId.is_in(chunk.iter().copied()));
-        existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
-    }
-    for chunk in file_external.chunks(LOOKUP_CHUNK) {
-        let select = tx
-            .find::<grade::Entity>()
-            .filter(grade::Column::ExternalId.is_in(chunk.iter().cloned()));
-        existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
-    }
-    let mut existing: Vec<grade::Model> = existing.into_values().collect();
-    existing.sort_by_key(|g| g.id);
-    let assessment_titles: HashMap<AssessmentId, String> = assessments
-        .iter()
-        .map(|((_, _, title), a)| (a.id, title.clone()))
-        .collect();
-    let mut by_key: HashMap<Key, &grade::Model> = HashMap::new();
-    let mut by_external: HashMap<&str, &grade::Model> = HashMap::new();
-    for g in &existing {
-        let title = g
-            .assessment_id
-            .and_then(|a| assessment_titles.get(&a).cloned());
-        by_key
-            .entry((g.student_id, g.subject_id, g.term_id, title))
-            .or_insert(g);
-        if let Some(ext) = &g.external_id {
-            by_external.insert(ext, g);
-        }
-    }
-
+    let known = Known::load(tx).await?;
+    let existing = known.grades(tx, table).await?;
+    let index = Index::new(&known, &existing);
     let mut problems = Problems::default();
-    let mut rows: Vec<Option<(Row, Option<&grade::Model>)>> = Vec::with_capacity(table.height());
     let mut seen: HashMap<Key, usize> = HashMap::new();
-    for i in 0..table.height() {
-        let student = super::student_of(table, i, &students, &mut problems);
-        let subject = match table.cell("subject", i) {
-            None => {
-                problems.add(i, "subject", "REQUIRED", "the subject is missing");
-                None
-            }
-            Some(text) => {
-                let id = subjects.get(&header_key(text)).copied();
-                if id.is_none() {
-                    problems.add(
-                        i,
-                        "subject",
-                        "UNKNOWN_SUBJECT",
-                        format!("the school has no subject named {text}"),
-                    );
-                }
-                id
-            }
-        };
-        let graded_on = match table.cell("date", i).map(parse::date) {
-            Some(Some(d)) => Some(d),
-            _ => {
-                problems.add(
-                    i,
-                    "date",
-                    "INVALID_DATE",
-                    "must be a date, yyyy-mm-dd or dd/mm/yyyy",
-                );
-                None
-            }
-        };
-        // A term by name; when several years have one of that name, the one holding the date.
-        let term = match table.cell("term", i) {
-            None => {
-                problems.add(i, "term", "REQUIRED", "the term is missing");
-                None
-            }
-            Some(text) => {
-                let key = header_key(text);
-                let named: Vec<&term::Model> = terms
-                    .iter()
-                    .filter(|t| header_key(&t.name) == key)
-                    .collect();
-                let holding = graded_on.and_then(|d| {
-                    named
-                        .iter()
-                        .find(|t| t.start_date <= d && d <= t.end_date)
-                        .copied()
-                });
-                match (named.as_slice(), holding) {
-                    ([], _) => {
-                        problems.add(
-                            i,
-                            "term",
-                            "UNKNOWN_TERM",
-                            format!("the school has no term named {text}"),
-                        );
-                        None
-                    }
-                    (_, Some(t)) => Some(t),
-                    ([only], None) => {
-                        if graded_on.is_some() {
-                            problems.add(
-                                i,
-                                "date",
-                                "DATE_OUTSIDE_TERM",
-                                format!(
-                                    "must fall inside the term ({} to {})",
-                                    only.start_date, only.end_date
-                                ),
-                            );
-                        }
-                        None
-                    }
-                    (_, None) => {
-                        if graded_on.is_some() {
-                            problems.add(
-                                i,
-                                "date",
-                                "DATE_OUTSIDE_TERM",
-                                format!("no term named {text} holds this date"),
-                            );
-                        }
-                        None
-                    }
-                }
-            }
-        };
-        let max_score = match table.cell("max_score", i) {
-            None => Some(100.0),
-            Some(text) => match parse::number(text).filter(|m| *m > 0.0) {
-                Some(m) => Some(m),
-                None => {
-                    problems.add(i, "max_score", "INVALID_NUMBER", "must be a number above 0");
-                    None
-                }
-            },
-        };
-        let score = match table.cell("score", i).map(parse::number) {
-            Some(Some(s)) => match max_score {
-                Some(max) if !(0.0..=max).contains(&s) => {
-                    problems.add(
-                        i,
-                        "score",
-                        "SCORE_OUT_OF_RANGE",
-                        format!("must be between 0 and {max}"),
-                    );
-                    None
-                }
-                _ => Some(s),
-            },
-            _ => {
-                problems.add(i, "score", "INVALID_NUMBER", "must be a number");
-                None
-            }
-        };
-        let category = match table.cell("category", i) {
-            None => None,
-            Some(text) => {
-                let c = self::category(text);
-                if c.is_none() {
-                    problems.add(
-                        i,
-                        "category",
-                        "INVALID_CATEGORY",
-                        "must be EXAM, QUIZ, HOMEWORK, PROJECT or FINAL",
-                    );
-                }
-                c
-            }
-        };
-        let assessment = table.cell("assessment", i).map(header_key);
-        let (Some(student), Some(subject), Some(term), Some(score), Some(max_score), Some(date)) =
-            (student, subject, term, score, max_score, graded_on)
-        else {
-            rows.push(None);
-            continue;
-        };
-        let key = (student, subject, term.id, assessment.clone());
-        if let Some(first) = seen.insert(key.clone(), i) {
-            problems.add(
-                i,
-                "student_tz",
-                "DUPLICATE_ROW",
-                format!(
-                    "row {} already grades this student in this subject, term and assessment",
-                    first + 2
-                ),
-            );
-        }
-        let external_id = table.cell("external_id", i).map(str::to_owned);
-        let target = external_id
-            .as_deref()
-            .and_then(|e| by_external.get(e).copied())
-            .or_else(|| by_key.get(&key).copied());
-        rows.push(Some((
-            Row {
-                student,
-                subject,
-                term: term.id,
-                assessment,
-                score,
-                max_score,
-                graded_on: date,
-                category,
-                comment: table.cell("comment", i).map(str::to_owned),
-                external_id,
-            },
-            target,
-        )));
-    }
-
+    let rows: Vec<Option<(Row, Option<&grade::Model>)>> = (0..table.height())
+        .map(|i| {
+            let row = check_row(&known, table, i, &mut seen, &mut problems)?;
+            let key = (row.student, row.subject, row.term, row.assessment.clone());
+            let target = row
+                .external_id
+                .as_deref()
+                .and_then(|e| index.by_external.get(e).copied())
+                .or_else(|| index.by_key.get(&key).copied());
+            Some((row, target))
+        })
+        .collect();
     let actions = super::classify(&problems, &rows, same);
     let written = write(&problems);
     tracing::debug!(rows = rows.len(), "grades validated");
     if written {
-        let now = Utc::now();
-        // Assessments the file names that the school lacks.
-        let mut assessment_ids: HashMap<(SubjectId, TermId, String), AssessmentId> =
-            assessments.iter().map(|(k, a)| (k.clone(), a.id)).collect();
-        let mut new_assessments = Vec::new();
-        for (row, action) in rows.iter().zip(&actions) {
-            if let (Some((row, _)), RowAction::Insert | RowAction::Update) = (row, action)
-                && let Some(title) = &row.assessment
-            {
-                let key = (row.subject, row.term, title.clone());
-                if let std::collections::hash_map::Entry::Vacant(slot) = assessment_ids.entry(key) {
-                    let id = AssessmentId::generate();
-                    slot.insert(id);
-                    let original = (0..table.height())
-                        .find_map(|i| {
-                            table
-                                .cell("assessment", i)
-                                .filter(|t| header_key(t) == *title)
-                        })
-                        .unwrap_or(title);
-                    new_assessments.push(assessment::ActiveModel {
-                        id: Set(id),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        status: Set(RecordStatus::Active),
-                        subject_id: Set(row.subject),
-                        term_id: Set(row.term),
-                        class_id: Set(None),
-                        title: Set(original.to_owned()),
-                        category: Set(row.category.unwrap_or(GradeCategory::Exam)),
-                        max_score: Set(row.max_score),
-                        assessment_date: Set(Some(row.graded_on)),
-                        ..Default::default()
-                    });
-                }
-            }
-        }
-        tx.insert_many(new_assessments).await?;
-        let new_grade = |row: &Row, assessment_id: Option<AssessmentId>| grade::ActiveModel {
-            id: Set(GradeId::generate()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            external_id: Set(row.external_id.clone()),
-            status: Set(RecordStatus::Active),
-            student_id: Set(row.student),
-            subject_id: Set(row.subject),
-            term_id: Set(row.term),
-            assessment_id: Set(assessment_id),
-            class_id: Set(None),
-            teacher_id: Set(None),
-            category: Set(row.category),
-            score: Set(row.score),
-            max_score: Set(row.max_score),
-            graded_on: Set(row.graded_on),
-            is_final: Set(row.category == Some(GradeCategory::Final)),
-            comment: Set(row.comment.clone()),
-            ..Default::default()
-        };
-        // Updates first, then the new rows a chunk at a time: only one chunk of active models
-        // is held at once.
-        let mut inserts = Vec::new();
-        for (row, action) in rows.iter().zip(&actions) {
-            let Some((row, current)) = row else { continue };
-            let assessment_id = row
-                .assessment
-                .as_ref()
-                .and_then(|t| assessment_ids.get(&(row.subject, row.term, t.clone())))
-                .copied();
-            match (action, current) {
-                (RowAction::Insert, _) => inserts.push((row, assessment_id)),
-                (RowAction::Update, Some(current)) => {
-                    let mut next = (*current).clone();
-                    apply(&mut next, row);
-                    next.updated_at = now;
-                    super::write_back(tx, next.into_active_model(), "grade").await?;
-                    progress.advance(1);
-                }
-                _ => {}
-            }
-        }
-        for chunk in inserts.chunks(chunk_size::<grade::Entity>()) {
-            let n = chunk.len();
-            let models = chunk
-                .iter()
-                .map(|(row, assessment)| new_grade(row, *assessment))
-                .collect();
-            tx.insert_many(models).await?;
-            progress.advance(n);
-        }
+        let assessments = new_assessments(tx, table, &known, &rows, &actions).await?;
+        save(tx, &rows, &actions, &assessments, progress).await?;
     }
     Ok((problems.outcome(&actions, written), written))
+}
+
+type Rows<'a> = [Option<(Row, Option<&'a grade::Model>)>];
+
+/// Creates the assessments the file names that the school lacks; returns every assessment's id
+/// by (subject, term, title key).
+async fn new_assessments(
+    tx: &TenantTx,
+    table: &Table,
+    known: &Known,
+    rows: &Rows<'_>,
+    actions: &[RowAction],
+) -> Result<HashMap<(SubjectId, TermId, String), AssessmentId>, DbErr> {
+    let now = Utc::now();
+    let mut ids: HashMap<(SubjectId, TermId, String), AssessmentId> = known
+        .assessments
+        .iter()
+        .map(|(k, a)| (k.clone(), a.id))
+        .collect();
+    let mut new = Vec::new();
+    for (row, action) in rows.iter().zip(actions) {
+        if let (Some((row, _)), RowAction::Insert | RowAction::Update) = (row, action)
+            && let Some(title) = &row.assessment
+            && let std::collections::hash_map::Entry::Vacant(slot) =
+                ids.entry((row.subject, row.term, title.clone()))
+        {
+            let id = AssessmentId::generate();
+            slot.insert(id);
+            let original = (0..table.height())
+                .find_map(|i| {
+                    table
+                        .cell("assessment", i)
+                        .filter(|t| header_key(t) == *title)
+                })
+                .unwrap_or(title);
+            new.push(assessment::ActiveModel {
+                id: Set(id),
+                created_at: Set(now),
+                updated_at: Set(now),
+                status: Set(RecordStatus::Active),
+                subject_id: Set(row.subject),
+                term_id: Set(row.term),
+                class_id: Set(None),
+                title: Set(original.to_owned()),
+                category: Set(row.category.unwrap_or(GradeCategory::Exam)),
+                max_score: Set(row.max_score),
+                assessment_date: Set(Some(row.graded_on)),
+                ..Default::default()
+            });
+        }
+    }
+    tx.insert_many(new).await?;
+    Ok(ids)
+}
+
+fn new_grade(
+    row: &Row,
+    assessment_id: Option<AssessmentId>,
+    now: chrono::DateTime<Utc>,
+) -> grade::ActiveModel {
+    grade::ActiveModel {
+        id: Set(GradeId::generate()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        external_id: Set(row.external_id.clone()),
+        status: Set(RecordStatus::Active),
+        student_id: Set(row.student),
+        subject_id: Set(row.subject),
+        term_id: Set(row.term),
+        assessment_id: Set(assessment_id),
+        class_id: Set(None),
+        teacher_id: Set(None),
+        category: Set(row.category),
+        score: Set(row.score),
+        max_score: Set(row.max_score),
+        graded_on: Set(row.graded_on),
+        is_final: Set(row.category == Some(GradeCategory::Final)),
+        comment: Set(row.comment.clone()),
+        ..Default::default()
+    }
+}
+
+/// Writes the rows `actions` says to: updates first, then the new rows a chunk at a time (only
+/// one chunk of active models is held at once).
+async fn save(
+    tx: &TenantTx,
+    rows: &Rows<'_>,
+    actions: &[RowAction],
+    assessments: &HashMap<(SubjectId, TermId, String), AssessmentId>,
+    progress: &super::Progress<'_>,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let mut inserts = Vec::new();
+    for (row, action) in rows.iter().zip(actions) {
+        let Some((row, current)) = row else { continue };
+        let assessment_id = row
+            .assessment
+            .as_ref()
+            .and_then(|t| assessments.get(&(row.subject, row.term, t.clone())))
+            .copied();
+        match (action, current) {
+            (RowAction::Insert, _) => inserts.push((row, assessment_id)),
+            (RowAction::Update, Some(current)) => {
+                let mut next = (*current).clone();
+                apply(&mut next, row);
+                next.updated_at = now;
+                super::write_back(tx, next.into_active_model(), "grade").await?;
+                progress.advance(1);
+            }
+            _ => {}
+        }
+    }
+    for chunk in inserts.chunks(chunk_size::<grade::Entity>()) {
+        let n = chunk.len();
+        let models = chunk
+            .iter()
+            .map(|(row, assessment)| new_grade(row, *assessment, now))
+            .collect();
+        tx.insert_many(models).await?;
+        progress.advance(n);
+    }
+    Ok(())
 }
 
 fn apply(current: &mut grade::Model, row: &Row) {

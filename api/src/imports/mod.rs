@@ -245,6 +245,23 @@ pub struct Problems {
 }
 
 impl Problems {
+    /// Keeps the value of a rule that held, or records the cell that broke it (the code is the
+    /// one the API gives for the same value).
+    pub fn take<T>(
+        &mut self,
+        index: usize,
+        column: &str,
+        checked: Result<T, crate::rules::Broken>,
+    ) -> Option<T> {
+        match checked {
+            Ok(value) => Some(value),
+            Err(broken) => {
+                self.add(index, column, broken.code, broken.message);
+                None
+            }
+        }
+    }
+
     /// Records a problem with data row `index` (0-based) in `column`.
     pub fn add(
         &mut self,
@@ -417,7 +434,16 @@ pub async fn run(
     options: ImportOptions,
 ) -> Result<import_log::Model, DbErr> {
     let log = start(db, events, school, actor, kind, file_name, &options).await?;
-    complete(db, events, school, log, kind, bytes, options).await
+    complete(
+        db,
+        events,
+        school,
+        (log, actor.clone()),
+        kind,
+        bytes,
+        options,
+    )
+    .await
 }
 
 /// Writes the import's log, `RUNNING`, in its own transaction, and announces it.
@@ -475,7 +501,7 @@ pub async fn complete(
     db: &DatabaseConnection,
     events: &ImportEvents,
     school: SchoolId,
-    log: import_log::Model,
+    (log, actor): (import_log::Model, Actor),
     kind: ImportKind,
     bytes: Vec<u8>,
     options: ImportOptions,
@@ -498,10 +524,10 @@ pub async fn complete(
     // The rows an import wrote and its final log commit together, in the import's own
     // transaction: a crash before that commit leaves neither (the log stays RUNNING and is
     // marked failed at the next start), a crash after it leaves both.
-    let (result, tx) = match result {
-        Ok((outcome, Some(tx))) => (Ok(outcome), Ok(tx)),
-        Ok((outcome, None)) => (Ok(outcome), TenantTx::begin_write(db, school).await),
-        Err(e) => (Err(e), TenantTx::begin_write(db, school).await),
+    let (result, tx, wrote) = match result {
+        Ok((outcome, Some(tx))) => (Ok(outcome), Ok(tx), true),
+        Ok((outcome, None)) => (Ok(outcome), TenantTx::begin_write(db, school).await, false),
+        Err(e) => (Err(e), TenantTx::begin_write(db, school).await, false),
     };
     let tx = match tx {
         Ok(tx) => tx,
@@ -559,6 +585,20 @@ pub async fn complete(
     row.updated_at = Set(Utc::now());
     let failed = row.clone();
     let log = match tx.update(row).await {
+        // An import that wrote rows is on the audit log, in the same transaction.
+        Ok(log) if wrote => {
+            let action = format!("import.{}", kind.as_str().to_lowercase().replace('_', ""));
+            let entry = crate::services::audit::Entry::new(&action)
+                .on("import_log", log.id)
+                .details(serde_json::json!({ "rowsOk": log.rows_ok, "file": log.file_name }));
+            match crate::services::audit::write(&tx, Some(&actor), entry).await {
+                Ok(()) => tx.commit().await.map(|()| log),
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            }
+        }
         Ok(log) => tx.commit().await.map(|()| log),
         Err(e) => {
             // End this transaction (and its writer turn) before anything else is tried.

@@ -8,7 +8,7 @@ use entity::{academic_year, class, enums::RecordStatus, ids::*, student, tenant:
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel, Order};
 
 use super::{Outcome, Problems, RowAction, parse, table::Spec, table::Table};
-use crate::rules::{StudentTz, is_plausible_email};
+use crate::rules::{Email, GradeLevel, Name, StudentTz};
 
 /// The columns of a students file.
 pub const COLUMNS: &[Spec] = &[
@@ -89,6 +89,160 @@ async fn homerooms(tx: &TenantTx) -> Result<HashMap<String, ClassId>, DbErr> {
         .collect())
 }
 
+/// The school's students, findable by national id and by external id.
+struct Existing<'a> {
+    by_tz: HashMap<&'a str, &'a student::Model>,
+    by_external: HashMap<&'a str, &'a student::Model>,
+}
+
+/// What was seen so far: the first row of each national id and external id.
+#[derive(Default)]
+struct Seen {
+    tz: HashMap<String, usize>,
+    external: HashMap<String, usize>,
+}
+
+/// Notes a repeat of `key` (first seen on another row) as a duplicate row.
+fn repeated(
+    problems: &mut Problems,
+    seen: &mut HashMap<String, usize>,
+    i: usize,
+    (column, what, key): (&str, &str, &str),
+) {
+    if let Some(first) = seen.insert(key.to_owned(), i) {
+        problems.add(
+            i,
+            column,
+            "DUPLICATE_ROW",
+            format!("{what} is also on row {}", first + 2),
+        );
+    }
+}
+
+/// Checks row `i` against [`crate::rules`] and the school's classes; `None` when its national
+/// id is unusable.
+fn check_row(
+    table: &Table,
+    i: usize,
+    classes: &HashMap<String, ClassId>,
+    seen: &mut Seen,
+    problems: &mut Problems,
+) -> Option<Row> {
+    let tz = match table.cell("student_tz", i) {
+        None => {
+            problems.add(i, "student_tz", "REQUIRED", "the national id is missing");
+            None
+        }
+        Some(text) => problems
+            .take(i, "student_tz", StudentTz::checked(text))
+            .map(StudentTz::into_string),
+    };
+    if let Some(tz) = &tz {
+        repeated(
+            problems,
+            &mut seen.tz,
+            i,
+            ("student_tz", "this student", tz),
+        );
+    }
+    let mut name = |column: &str| {
+        problems
+            .take(
+                i,
+                column,
+                Name::parse(table.cell(column, i).unwrap_or_default()),
+            )
+            .map_or_else(String::new, Name::into_string)
+    };
+    let first_name = name("first_name");
+    let last_name = name("last_name");
+    let grade_level = table.cell("grade_level", i).and_then(|text| {
+        problems
+            .take(
+                i,
+                "grade_level",
+                GradeLevel::from_number(parse::integer(text)),
+            )
+            .map(GradeLevel::get)
+    });
+    let class_id = table.cell("class", i).and_then(|text| {
+        let id = classes.get(&super::table::header_key(text)).copied();
+        if id.is_none() {
+            problems.add(
+                i,
+                "class",
+                "UNKNOWN_CLASS",
+                format!("no class named {text} in the current academic year"),
+            );
+        }
+        id
+    });
+    let birth_date = table
+        .cell("birth_date", i)
+        .and_then(|text| match parse::date(text) {
+            Some(d) if d <= Utc::now().date_naive() => Some(d),
+            _ => {
+                problems.add(
+                    i,
+                    "birth_date",
+                    "INVALID_DATE",
+                    "must be a past date, yyyy-mm-dd or dd/mm/yyyy",
+                );
+                None
+            }
+        });
+    let email = problems
+        .take(i, "email", Email::optional(table.cell("email", i)))
+        .flatten()
+        .map(Email::into_string);
+    let external_id = table.cell("external_id", i).map(str::to_owned);
+    if let Some(ext) = &external_id {
+        repeated(
+            problems,
+            &mut seen.external,
+            i,
+            ("external_id", "this external id", ext),
+        );
+    }
+    Some(Row {
+        tz: tz?,
+        first_name,
+        last_name,
+        grade_level,
+        class_id,
+        birth_date,
+        email,
+        external_id,
+    })
+}
+
+/// The record `row` is about: by external id, else by national id; the two must agree.
+fn target<'a>(
+    existing: &Existing<'a>,
+    row: &Row,
+    i: usize,
+    problems: &mut Problems,
+) -> Option<&'a student::Model> {
+    let by_ext = row
+        .external_id
+        .as_deref()
+        .and_then(|e| existing.by_external.get(e).copied());
+    let by_id = existing.by_tz.get(row.tz.as_str()).copied();
+    match (by_ext, by_id) {
+        (Some(a), Some(b)) if a.id != b.id => {
+            problems.add(
+                i,
+                "student_tz",
+                "CONFLICT",
+                "another student of this school has this national id",
+            );
+            None
+        }
+        (Some(a), _) => Some(a),
+        (None, b) => b,
+    }
+}
+
 /// Validates every row of `table`, then writes the valid ones when `write` says so.
 pub async fn import(
     tx: &TenantTx,
@@ -96,195 +250,81 @@ pub async fn import(
     write: impl Fn(&Problems) -> bool,
     progress: &super::Progress<'_>,
 ) -> Result<(Outcome, bool), DbErr> {
-    let existing = tx.all(tx.find::<student::Entity>()).await?;
-    let by_tz: HashMap<&str, &student::Model> = existing
-        .iter()
-        .map(|s| (s.student_tz.as_str(), s))
-        .collect();
-    let by_external: HashMap<&str, &student::Model> = existing
-        .iter()
-        .filter_map(|s| s.external_id.as_deref().map(|e| (e, s)))
-        .collect();
+    let all = tx.all(tx.find::<student::Entity>()).await?;
+    let existing = Existing {
+        by_tz: all.iter().map(|s| (s.student_tz.as_str(), s)).collect(),
+        by_external: all
+            .iter()
+            .filter_map(|s| s.external_id.as_deref().map(|e| (e, s)))
+            .collect(),
+    };
     let classes = homerooms(tx).await?;
-
     let mut problems = Problems::default();
-    let mut rows: Vec<Option<(Row, Option<&student::Model>)>> = Vec::with_capacity(table.height());
-    let mut seen_tz: HashMap<String, usize> = HashMap::new();
-    let mut seen_external: HashMap<String, usize> = HashMap::new();
-    for i in 0..table.height() {
-        let tz = match table.cell("student_tz", i) {
-            None => {
-                problems.add(i, "student_tz", "REQUIRED", "the national id is missing");
-                None
-            }
-            Some(text) => match StudentTz::parse(text) {
-                Ok(tz) => Some(tz.into_string()),
-                Err(e) => {
-                    problems.add(i, "student_tz", "INVALID_TZ", e.to_string());
-                    None
-                }
-            },
-        };
-        if let Some(tz) = &tz
-            && let Some(first) = seen_tz.insert(tz.clone(), i)
-        {
-            problems.add(
-                i,
-                "student_tz",
-                "DUPLICATE_ROW",
-                format!("this student is also on row {}", first + 2),
-            );
-        }
-        let mut name = |column: &str| match table.cell(column, i) {
-            Some(text) if text.chars().count() <= 200 => text.to_owned(),
-            Some(_) => {
-                problems.add(i, column, "TOO_LONG", "at most 200 characters");
-                String::new()
-            }
-            None => {
-                problems.add(i, column, "REQUIRED", "must not be empty");
-                String::new()
-            }
-        };
-        let first_name = name("first_name");
-        let last_name = name("last_name");
-        let grade_level = table.cell("grade_level", i).and_then(|text| {
-            match parse::integer(text).filter(|g| (1..=12).contains(g)) {
-                Some(g) => Some(g),
-                None => {
-                    problems.add(
-                        i,
-                        "grade_level",
-                        "INVALID_GRADE_LEVEL",
-                        "must be a whole number from 1 to 12",
-                    );
-                    None
-                }
-            }
-        });
-        let class_id = table.cell("class", i).and_then(|text| {
-            let id = classes.get(&super::table::header_key(text)).copied();
-            if id.is_none() {
-                problems.add(
-                    i,
-                    "class",
-                    "UNKNOWN_CLASS",
-                    format!("no class named {text} in the current academic year"),
-                );
-            }
-            id
-        });
-        let birth_date = table
-            .cell("birth_date", i)
-            .and_then(|text| match parse::date(text) {
-                Some(d) if d <= Utc::now().date_naive() => Some(d),
-                _ => {
-                    problems.add(
-                        i,
-                        "birth_date",
-                        "INVALID_DATE",
-                        "must be a past date, yyyy-mm-dd or dd/mm/yyyy",
-                    );
-                    None
-                }
-            });
-        let email = table.cell("email", i).map(str::to_owned);
-        if email.as_deref().is_some_and(|e| !is_plausible_email(e)) {
-            problems.add(i, "email", "INVALID_EMAIL", "is not an email address");
-        }
-        let external_id = table.cell("external_id", i).map(str::to_owned);
-        if let Some(ext) = &external_id
-            && let Some(first) = seen_external.insert(ext.clone(), i)
-        {
-            problems.add(
-                i,
-                "external_id",
-                "DUPLICATE_ROW",
-                format!("this external id is also on row {}", first + 2),
-            );
-        }
-        let Some(tz) = tz else {
-            rows.push(None);
-            continue;
-        };
-        // The record this row is about: by external id, else by TZ; the two must agree.
-        let by_ext = external_id
-            .as_deref()
-            .and_then(|e| by_external.get(e).copied());
-        let by_id = by_tz.get(tz.as_str()).copied();
-        let target = match (by_ext, by_id) {
-            (Some(a), Some(b)) if a.id != b.id => {
-                problems.add(
-                    i,
-                    "student_tz",
-                    "CONFLICT",
-                    "another student of this school has this national id",
-                );
-                None
-            }
-            (Some(a), _) => Some(a),
-            (None, b) => b,
-        };
-        rows.push(Some((
-            Row {
-                tz,
-                first_name,
-                last_name,
-                grade_level,
-                class_id,
-                birth_date,
-                email,
-                external_id,
-            },
-            target,
-        )));
-    }
-
+    let mut seen = Seen::default();
+    let rows: Vec<Option<(Row, Option<&student::Model>)>> = (0..table.height())
+        .map(|i| {
+            let row = check_row(table, i, &classes, &mut seen, &mut problems)?;
+            let current = target(&existing, &row, i, &mut problems);
+            Some((row, current))
+        })
+        .collect();
     let actions = super::classify(&problems, &rows, |current, row| {
         merged(current, row) == *current
     });
     let written = write(&problems);
     if written {
-        let now = Utc::now();
-        let new_student = |row: &Row| student::ActiveModel {
-            id: Set(StudentId::generate()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            external_id: Set(row.external_id.clone()),
-            status: Set(RecordStatus::Active),
-            student_tz: Set(row.tz.clone()),
-            first_name: Set(row.first_name.clone()),
-            last_name: Set(row.last_name.clone()),
-            grade_level: Set(row.grade_level),
-            class_id: Set(row.class_id),
-            birth_date: Set(row.birth_date),
-            gender: Set(None),
-            email: Set(row.email.clone()),
-            ..Default::default()
-        };
-        // Updates first, then the new rows a chunk at a time: only one chunk of active models
-        // is held at once.
-        let mut inserts = Vec::new();
-        for (row, action) in rows.iter().zip(&actions) {
-            match (row, action) {
-                (Some((row, None)), RowAction::Insert) => inserts.push(row),
-                (Some((row, Some(current))), RowAction::Update) => {
-                    let mut next = merged(current, row);
-                    next.updated_at = now;
-                    super::write_back(tx, next.into_active_model(), "student").await?;
-                    progress.advance(1);
-                }
-                _ => {}
-            }
-        }
-        for chunk in inserts.chunks(chunk_size::<student::Entity>()) {
-            let n = chunk.len();
-            tx.insert_many(chunk.iter().map(|row| new_student(row)).collect())
-                .await?;
-            progress.advance(n);
-        }
+        save(tx, &rows, &actions, progress).await?;
     }
     Ok((problems.outcome(&actions, written), written))
+}
+
+/// Writes the rows `actions` says to: updates first, then the new rows a chunk at a time (only
+/// one chunk of active models is held at once).
+async fn save(
+    tx: &TenantTx,
+    rows: &[Option<(Row, Option<&student::Model>)>],
+    actions: &[RowAction],
+    progress: &super::Progress<'_>,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let new_student = |row: &Row| student::ActiveModel {
+        id: Set(StudentId::generate()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        external_id: Set(row.external_id.clone()),
+        status: Set(RecordStatus::Active),
+        student_tz: Set(row.tz.clone()),
+        first_name: Set(row.first_name.clone()),
+        last_name: Set(row.last_name.clone()),
+        grade_level: Set(row.grade_level),
+        class_id: Set(row.class_id),
+        birth_date: Set(row.birth_date),
+        gender: Set(None),
+        email: Set(row.email.clone()),
+        ..Default::default()
+    };
+    // Updates first, then the new rows a chunk at a time: only one chunk of active models
+    // is held at once.
+    let mut inserts = Vec::new();
+    for (row, action) in rows.iter().zip(actions) {
+        match (row, action) {
+            (Some((row, None)), RowAction::Insert) => inserts.push(row),
+            (Some((row, Some(current))), RowAction::Update) => {
+                let mut next = merged(current, row);
+                next.updated_at = now;
+                super::write_back(tx, next.into_active_model(), "student").await?;
+                progress.advance(1);
+            }
+            _ => {}
+        }
+    }
+    for chunk in inserts.chunks(chunk_size::<student::Entity>()) {
+        let n = chunk.len();
+        tx.insert_many(chunk.iter().map(|row| new_student(row)).collect())
+            .await?;
+        progress.advance(n);
+    }
+    Ok(())
 }
 
 /// `current` with the row's values; cells the file leaves empty keep what the record has.

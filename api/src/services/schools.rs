@@ -9,12 +9,15 @@ use crate::error::{ApiError, ApiResult, FieldError};
 
 /// Checks a school's name and slug; slugs are lower-case words joined by hyphens.
 pub fn validate(name: &str, slug: &str) -> ApiResult<(String, String)> {
-    let name = name.trim().to_owned();
     let slug = slug.trim().to_owned();
     let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new("input.name", "must be 1 to 200 characters"));
-    }
+    let name = match crate::rules::Name::parse(name) {
+        Ok(name) => name.into_string(),
+        Err(broken) => {
+            errors.push(FieldError::broken("input.name", broken));
+            String::new()
+        }
+    };
     let well_formed = (2..=63).contains(&slug.len())
         && slug.split('-').all(|part| {
             !part.is_empty()

@@ -164,7 +164,7 @@ impl LineItems<'_> {
             self.sheet.act(i, action);
             return;
         }
-        let title = self.sheet.text(i, "title", 200);
+        let title = self.sheet.name(i, "title");
         let term = self.term(run, i);
         let class = self.class(run, i);
         let subject = match self.sheet.cell("metadata.sds.subjectSourcedId", i) {

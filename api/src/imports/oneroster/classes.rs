@@ -72,7 +72,7 @@ impl Classes<'_> {
             self.sheet.act(i, action);
             return;
         }
-        let name = self.sheet.text(i, "title", 100);
+        let name = self.sheet.name(i, "title");
         let kind = match self.sheet.cell("classType", i) {
             Some("homeroom") => Some(ClassKind::Homeroom),
             Some("scheduled") => Some(ClassKind::Scheduled),
@@ -118,14 +118,7 @@ impl Classes<'_> {
             year
         };
         let grade = match self.sheet.cell("grades", i).map(|g| list(Some(g))) {
-            Some(g) if !g.is_empty() => match grade_level(g[0]) {
-                Some(level) => Some(Some(level)),
-                None => {
-                    self.sheet
-                        .bad(i, "grades", "INVALID_GRADE_LEVEL", "must be 01 to 12");
-                    None
-                }
-            },
+            Some(g) if !g.is_empty() => self.sheet.take(i, "grades", grade_level(g[0])).map(Some),
             _ => Some(None),
         };
         let (Some(name), Some(kind), Some(subject), Some(year), Some(grade)) =

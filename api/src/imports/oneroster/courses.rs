@@ -53,7 +53,7 @@ pub(super) async fn check(run: &mut Run<'_>) -> Result<(), DbErr> {
             sheet.act(i, action);
             continue;
         }
-        let Some(name) = sheet.text(i, "title", 100) else {
+        let Some(name) = sheet.name(i, "title") else {
             continue;
         };
         let key = header_key(&name);

@@ -100,7 +100,7 @@ impl Sessions<'_> {
             self.sheet.act(i, action);
             return;
         }
-        let name = self.sheet.text(i, "title", 100);
+        let name = self.sheet.name(i, "title");
         let start = self.sheet.date(i, "startDate").flatten();
         let end = self.sheet.date(i, "endDate").flatten();
         if self.sheet.cell("startDate", i).is_none() {
@@ -208,7 +208,7 @@ impl Sessions<'_> {
                 "must be schoolYear, term, semester or gradingPeriod",
             ),
         }
-        let name = self.sheet.text(i, "title", 100);
+        let name = self.sheet.name(i, "title");
         let start = self.sheet.date(i, "startDate").flatten();
         let end = self.sheet.date(i, "endDate").flatten();
         for column in ["startDate", "endDate"] {

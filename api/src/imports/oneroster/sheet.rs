@@ -72,13 +72,23 @@ impl<'a> Sheet<'a> {
         value
     }
 
-    pub(super) fn text(&mut self, i: usize, column: &str, max: usize) -> Option<String> {
-        let value = self.required(i, column)?;
-        if value.chars().count() > max {
-            self.bad(i, column, "TOO_LONG", format!("at most {max} characters"));
-            return None;
-        }
-        Some(value.to_owned())
+    /// Keeps the value of a rule that held, or records the cell that broke it.
+    pub(super) fn take<T>(
+        &mut self,
+        i: usize,
+        column: &str,
+        checked: Result<T, crate::rules::Broken>,
+    ) -> Option<T> {
+        checked
+            .map_err(|b| self.bad(i, column, b.code, b.message))
+            .ok()
+    }
+
+    /// A required name (see [`crate::rules::Name`]), the same rule as the API's.
+    pub(super) fn name(&mut self, i: usize, column: &str) -> Option<String> {
+        let value = self.cell(column, i).unwrap_or_default();
+        self.take(i, column, crate::rules::Name::parse(value))
+            .map(crate::rules::Name::into_string)
     }
 
     pub(super) fn date(&mut self, i: usize, column: &str) -> Option<Option<NaiveDate>> {
@@ -201,7 +211,7 @@ pub(super) fn user_ids(text: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A CEDS grade (`01`–`12`) as our grade level.
-pub(super) fn grade_level(text: &str) -> Option<i32> {
-    parse::integer(text).filter(|g| (1..=12).contains(g))
+/// A CEDS grade (`01`–`12`) as our grade level (see [`crate::rules::GradeLevel`]).
+pub(super) fn grade_level(text: &str) -> Result<i32, crate::rules::Broken> {
+    crate::rules::GradeLevel::from_number(parse::integer(text)).map(crate::rules::GradeLevel::get)
 }

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     imports::{RowAction, parse},
-    rules::{StudentTz, is_plausible_email},
+    rules::{Email, StudentTz},
 };
 
 /// A student's birth date and sex cells (each `None` when demographics.csv lacks the column).
@@ -238,25 +238,22 @@ impl Users<'_> {
     /// The cells every kind of user has; `None` when a name is missing or too long.
     fn user(&mut self, i: usize, sourced: String) -> Option<User> {
         let sheet = &mut self.sheet;
-        let first_name = sheet.text(i, "givenName", 200);
-        let last_name = sheet.text(i, "familyName", 200);
-        let email = sheet.field("email", i).map(|e| e.map(str::to_owned));
-        if let Some(Some(e)) = &email
-            && !is_plausible_email(e)
-        {
-            sheet.bad(i, "email", "INVALID_EMAIL", "is not an email address");
-        }
+        let first_name = sheet.name(i, "givenName");
+        let last_name = sheet.name(i, "familyName");
+        let email = sheet.field("email", i).map(|e| {
+            sheet
+                .take(i, "email", Email::optional(e))
+                .flatten()
+                .map(Email::into_string)
+        });
         let phone = sheet.field("phone", i).map(|p| p.map(str::to_owned));
         let ids = user_ids(sheet.cell("userIds", i));
         let tz_text = ids.iter().find(|(k, _)| k == "tz").map(|(_, v)| v.clone());
-        let tz = match tz_text.as_deref().map(StudentTz::parse) {
-            None => None,
-            Some(Ok(tz)) => Some(tz.into_string()),
-            Some(Err(e)) => {
-                sheet.bad(i, "userIds", "INVALID_TZ", e.to_string());
-                None
-            }
-        };
+        let tz = tz_text.as_deref().and_then(|text| {
+            sheet
+                .take(i, "userIds", StudentTz::checked(text))
+                .map(StudentTz::into_string)
+        });
         if let Some(tz) = &tz
             && let Some(first) = self.tzs.insert(tz.clone(), i)
         {
@@ -315,10 +312,9 @@ impl Users<'_> {
         };
         let grade = match list(self.sheet.cell("grades", i)).first() {
             Some(g) => match grade_level(g) {
-                Some(level) => Some(level),
-                None => {
-                    self.sheet
-                        .bad(i, "grades", "INVALID_GRADE_LEVEL", "must be 01 to 12");
+                Ok(level) => Some(level),
+                Err(broken) => {
+                    self.sheet.take::<()>(i, "grades", Err(broken));
                     return;
                 }
             },
