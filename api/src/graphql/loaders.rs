@@ -318,153 +318,112 @@ impl std::fmt::Debug for Loaders {
     }
 }
 
-impl Loaders {
-    /// Loaders for `school`, on `db`.
-    pub fn new(db: &DatabaseConnection, school: SchoolId, gate: &Arc<PollGate>) -> Self {
-        fn by_id<E: EntityTrait>(db: &DatabaseConnection, school: SchoolId) -> ById<E> {
+/// What every loader of one request is built from: the connection, the school and the gate.
+struct Build<'a> {
+    db: &'a DatabaseConnection,
+    school: SchoolId,
+    gate: &'a Arc<PollGate>,
+}
+
+impl Build<'_> {
+    /// A loader of `E` rows by id.
+    fn by_id<E: EntityTrait>(&self) -> DataLoader<ById<E>>
+    where
+        ById<E>: Send + Sync + 'static,
+    {
+        loader(
             ById {
-                db: db.clone(),
-                school,
+                db: self.db.clone(),
+                school: self.school,
                 _entity: PhantomData,
-            }
-        }
-        fn by_column<E: EntityTrait, K>(
-            db: &DatabaseConnection,
-            school: SchoolId,
-            column: E::Column,
-            order: Vec<E::Column>,
-        ) -> ByColumn<E, K> {
+            },
+            self.gate,
+        )
+    }
+
+    /// A loader of `E` rows grouped by `column`, sorted by `order`.
+    fn by_column<E: EntityTrait, K>(
+        &self,
+        column: E::Column,
+        order: Vec<E::Column>,
+    ) -> DataLoader<ByColumn<E, K>>
+    where
+        ByColumn<E, K>: Send + Sync + 'static,
+    {
+        loader(
             ByColumn {
-                db: db.clone(),
-                school,
+                db: self.db.clone(),
+                school: self.school,
                 column,
                 order,
                 _key: PhantomData,
-            }
-        }
+            },
+            self.gate,
+        )
+    }
+}
+
+impl Loaders {
+    /// Loaders for `school`, on `db`.
+    pub fn new(db: &DatabaseConnection, school: SchoolId, gate: &Arc<PollGate>) -> Self {
+        let build = Build { db, school, gate };
         Self {
-            student: loader(by_id(db, school), gate),
-            class: loader(by_id(db, school), gate),
-            teacher: loader(by_id(db, school), gate),
-            subject: loader(by_id(db, school), gate),
-            assessment: loader(by_id(db, school), gate),
-            term: loader(by_id(db, school), gate),
-            academic_year: loader(by_id(db, school), gate),
-            students_by_class: loader(
-                by_column(
-                    db,
-                    school,
-                    student::Column::ClassId,
-                    vec![
-                        student::Column::LastName,
-                        student::Column::FirstName,
-                        student::Column::Id,
-                    ],
-                ),
-                gate,
+            student: build.by_id(),
+            class: build.by_id(),
+            teacher: build.by_id(),
+            subject: build.by_id(),
+            assessment: build.by_id(),
+            term: build.by_id(),
+            academic_year: build.by_id(),
+            students_by_class: build.by_column(
+                student::Column::ClassId,
+                vec![
+                    student::Column::LastName,
+                    student::Column::FirstName,
+                    student::Column::Id,
+                ],
             ),
-            grades_by_student: loader(
-                by_column(
-                    db,
-                    school,
-                    grade::Column::StudentId,
-                    vec![grade::Column::GradedOn, grade::Column::Id],
-                ),
-                gate,
+            grades_by_student: build.by_column(
+                grade::Column::StudentId,
+                vec![grade::Column::GradedOn, grade::Column::Id],
             ),
-            attendance_by_student: loader(
-                by_column(
-                    db,
-                    school,
-                    attendance_record::Column::StudentId,
-                    vec![
-                        attendance_record::Column::Date,
-                        attendance_record::Column::Period,
-                    ],
-                ),
-                gate,
+            attendance_by_student: build.by_column(
+                attendance_record::Column::StudentId,
+                vec![
+                    attendance_record::Column::Date,
+                    attendance_record::Column::Period,
+                ],
             ),
-            teachers_of_class: loader(
-                by_column(
-                    db,
-                    school,
-                    class_teacher::Column::ClassId,
-                    vec![class_teacher::Column::Id],
-                ),
-                gate,
+            teachers_of_class: build.by_column(
+                class_teacher::Column::ClassId,
+                vec![class_teacher::Column::Id],
             ),
-            classes_of_teacher: loader(
-                by_column(
-                    db,
-                    school,
-                    class_teacher::Column::TeacherId,
-                    vec![class_teacher::Column::Id],
-                ),
-                gate,
+            classes_of_teacher: build.by_column(
+                class_teacher::Column::TeacherId,
+                vec![class_teacher::Column::Id],
             ),
-            terms_by_year: loader(
-                by_column(
-                    db,
-                    school,
-                    term::Column::AcademicYearId,
-                    vec![term::Column::StartDate],
-                ),
-                gate,
+            terms_by_year: build
+                .by_column(term::Column::AcademicYearId, vec![term::Column::StartDate]),
+            guardian: build.by_id(),
+            guardians_of_student: build.by_column(
+                student_guardian::Column::StudentId,
+                vec![student_guardian::Column::Id],
             ),
-            guardian: loader(by_id(db, school), gate),
-            guardians_of_student: loader(
-                by_column(
-                    db,
-                    school,
-                    student_guardian::Column::StudentId,
-                    vec![student_guardian::Column::Id],
-                ),
-                gate,
+            incidents_by_student: build.by_column(
+                incident::Column::StudentId,
+                vec![incident::Column::OccurredOn, incident::Column::Id],
             ),
-            incidents_by_student: loader(
-                by_column(
-                    db,
-                    school,
-                    incident::Column::StudentId,
-                    vec![incident::Column::OccurredOn, incident::Column::Id],
-                ),
-                gate,
+            health_by_student: build.by_column(
+                health_record::Column::StudentId,
+                vec![health_record::Column::Id],
             ),
-            health_by_student: loader(
-                by_column(
-                    db,
-                    school,
-                    health_record::Column::StudentId,
-                    vec![health_record::Column::Id],
-                ),
-                gate,
-            ),
-            enrollments_by_student: loader(
-                by_column(
-                    db,
-                    school,
-                    enrollment::Column::StudentId,
-                    vec![enrollment::Column::Id],
-                ),
-                gate,
-            ),
-            enrollments_by_class: loader(
-                by_column(
-                    db,
-                    school,
-                    enrollment::Column::ClassId,
-                    vec![enrollment::Column::Id],
-                ),
-                gate,
-            ),
-            history_by_student: loader(
-                by_column(
-                    db,
-                    school,
-                    academic_history::Column::StudentId,
-                    vec![academic_history::Column::Id],
-                ),
-                gate,
+            enrollments_by_student: build
+                .by_column(enrollment::Column::StudentId, vec![enrollment::Column::Id]),
+            enrollments_by_class: build
+                .by_column(enrollment::Column::ClassId, vec![enrollment::Column::Id]),
+            history_by_student: build.by_column(
+                academic_history::Column::StudentId,
+                vec![academic_history::Column::Id],
             ),
             features: loader(
                 FeaturesLoader {

@@ -1,7 +1,11 @@
 //! Configuration, read once at start-up from the environment (and `.env`, loaded by `main`) and
 //! passed down as a value. Nothing else in the service reads the environment.
 
+mod vars;
+
 use std::{net::SocketAddr, path::PathBuf};
+
+use vars::{Env, check_limits};
 
 /// Where the service runs; production refuses unsafe defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,157 +215,21 @@ impl Config {
 
     /// Reads the configuration through `lookup` (tests pass a map instead of the environment).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-
-        let app_env = match get("APP_ENV").as_deref() {
-            None | Some("development") | Some("dev") => AppEnv::Development,
-            Some("production") | Some("prod") => AppEnv::Production,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "APP_ENV",
-                    message: format!("expected `development` or `production`, got `{other}`"),
-                });
-            }
-        };
-        let log_format = match get("LOG_FORMAT").as_deref() {
-            None | Some("pretty") => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "LOG_FORMAT",
-                    message: format!("expected `pretty` or `json`, got `{other}`"),
-                });
-            }
-        };
-        let bind_addr = get("BIND_ADDR")
-            .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
-            .parse()
-            .map_err(|e| ConfigError::Invalid {
-                name: "BIND_ADDR",
-                message: format!("{e}"),
-            })?;
-        let jwt_secret = get("JWT_SECRET");
-        match (&jwt_secret, app_env) {
-            (None, AppEnv::Production) => {
-                return Err(ConfigError::RequiredInProduction("JWT_SECRET"));
-            }
-            (Some(secret), AppEnv::Production) if secret.len() < MIN_JWT_SECRET_LEN => {
-                return Err(ConfigError::Invalid {
-                    name: "JWT_SECRET",
-                    message: format!("must be at least {MIN_JWT_SECRET_LEN} bytes in production"),
-                });
-            }
-            _ => {}
-        }
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "DATABASE_URL",
-                message: "expected a `sqlite:` or `postgres://` URL".to_owned(),
-            });
-        }
-        let jwt_ttl_hours: i64 = match get("JWT_TTL_HOURS") {
-            None => 8,
-            Some(v) => v.parse().ok().filter(|h| (1..=24 * 30).contains(h)).ok_or(
-                ConfigError::Invalid {
-                    name: "JWT_TTL_HOURS",
-                    message: "expected whole hours between 1 and 720".to_owned(),
-                },
-            )?,
-        };
-        let database_app_url = get("DATABASE_APP_URL");
-        if database_app_url
-            .as_deref()
-            .is_some_and(|u| !(u.starts_with("postgres://") || u.starts_with("postgresql://")))
-        {
-            return Err(ConfigError::Invalid {
-                name: "DATABASE_APP_URL",
-                message: "expected a `postgres://` URL".to_owned(),
-            });
-        }
-        let positive = |name: &'static str, default: usize| match get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .replace('_', "")
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError::Invalid {
-                    name,
-                    message: "expected a whole number above 0".to_owned(),
-                }),
-        };
-        let import_max_bytes = positive("IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES)?;
-        let import_max_rows = positive("IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS)?;
-        let seconds = |name, default| {
-            positive(name, default).map(|s| std::time::Duration::from_secs(s as u64))
-        };
-        let limits = Limits {
-            query_max_cost: positive("QUERY_MAX_COST", DEFAULT_QUERY_MAX_COST)?,
-            school_cost_per_minute: u32::try_from(positive(
-                "SCHOOL_COST_PER_MINUTE",
-                DEFAULT_SCHOOL_COST_PER_MINUTE as usize,
-            )?)
-            .map_err(|_| ConfigError::Invalid {
-                name: "SCHOOL_COST_PER_MINUTE",
-                message: format!("at most {}", u32::MAX),
-            })?,
-            school_heavy_jobs: positive("SCHOOL_HEAVY_JOBS", DEFAULT_SCHOOL_HEAVY_JOBS)?,
-            heavy_query_cost: positive("HEAVY_QUERY_COST", DEFAULT_HEAVY_QUERY_COST)?,
-            school_concurrent_requests: positive(
-                "SCHOOL_CONCURRENT_REQUESTS",
-                DEFAULT_SCHOOL_CONCURRENT_REQUESTS,
-            )?,
-            heavy_lane_threads: positive("HEAVY_LANE_THREADS", DEFAULT_HEAVY_LANE_THREADS)?,
-            school_heavy_wait: seconds("SCHOOL_HEAVY_WAIT_SECS", DEFAULT_SCHOOL_HEAVY_WAIT_SECS)?,
-            answer_max_bytes: positive("ANSWER_MAX_BYTES", DEFAULT_ANSWER_MAX_BYTES)?,
-            request_timeout: seconds("REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT_SECS)?,
-            analytics_cache_bytes: positive(
-                "ANALYTICS_CACHE_BYTES",
-                DEFAULT_ANALYTICS_CACHE_BYTES,
-            )?,
-            analytics_cache_school_bytes: positive(
-                "ANALYTICS_CACHE_SCHOOL_BYTES",
-                DEFAULT_ANALYTICS_CACHE_SCHOOL_BYTES,
-            )?,
-        };
-        let trusted_proxies = get("TRUSTED_PROXIES")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(|a| {
-                a.parse().map_err(|_| ConfigError::Invalid {
-                    name: "TRUSTED_PROXIES",
-                    message: format!("`{a}` is not an IP address"),
-                })
-            })
-            .collect::<Result<Vec<std::net::IpAddr>, _>>()?;
-        let mut service_hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(
-                get("SERVICE_HOSTS")
-                    .unwrap_or_default()
-                    .split(',')
-                    .map(|h| h.trim().to_lowercase())
-                    .filter(|h| !h.is_empty()),
-            )
-            .collect();
-        service_hosts.dedup();
-        if (limits.school_cost_per_minute as usize) < limits.query_max_cost {
-            return Err(ConfigError::Invalid {
-                name: "SCHOOL_COST_PER_MINUTE",
-                message: "must be at least QUERY_MAX_COST (one query's highest price)".to_owned(),
-            });
-        }
+        let env = Env(lookup);
+        // Checked in this order: the first bad value is the one reported.
+        let app_env = env.app_env()?;
+        let log_format = env.log_format()?;
+        let bind_addr = env.bind_addr()?;
+        let jwt_secret = env.jwt_secret(app_env)?;
+        let database_url = env.database_url()?;
+        let jwt_ttl = env.jwt_ttl()?;
+        let database_app_url = env.database_app_url()?;
+        let import_max_bytes = env.positive("IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES)?;
+        let import_max_rows = env.positive("IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS)?;
+        let limits = env.limits()?;
+        let trusted_proxies = env.trusted_proxies()?;
+        let service_hosts = env.service_hosts();
+        check_limits(&limits)?;
         Ok(Self {
             limits,
             trusted_proxies,
@@ -370,19 +238,22 @@ impl Config {
             import_max_rows,
             database_url,
             database_app_url,
-            jwt_ttl: chrono::Duration::hours(jwt_ttl_hours),
-            bootstrap_admin_email: get("BOOTSTRAP_ADMIN_EMAIL")
+            jwt_ttl,
+            bootstrap_admin_email: env
+                .get("BOOTSTRAP_ADMIN_EMAIL")
                 .unwrap_or_else(|| "admin@localhost".to_owned()),
-            bootstrap_admin_password: get("BOOTSTRAP_ADMIN_PASSWORD"),
-            bootstrap_school_name: get("BOOTSTRAP_SCHOOL_NAME")
+            bootstrap_admin_password: env.get("BOOTSTRAP_ADMIN_PASSWORD"),
+            bootstrap_school_name: env
+                .get("BOOTSTRAP_SCHOOL_NAME")
                 .unwrap_or_else(|| "First School".to_owned()),
-            bootstrap_school_slug: get("BOOTSTRAP_SCHOOL_SLUG")
+            bootstrap_school_slug: env
+                .get("BOOTSTRAP_SCHOOL_SLUG")
                 .unwrap_or_else(|| "first-school".to_owned()),
             jwt_secret,
             bind_addr,
             app_env,
             log_format,
-            log_filter: get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
+            log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
         })
     }
 
