@@ -1,25 +1,16 @@
-//! The application: its state, its router, and the server that runs it. Tests build an
-//! [`Application`] on port 0 and talk to it over HTTP.
+//! The application: its router and the server that runs it. Tests build an [`Application`] on
+//! port 0 and talk to it over HTTP.
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, net::SocketAddr};
 
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{FromRef, State},
     http::{HeaderName, Request, StatusCode},
     response::{Html, IntoResponse},
     routing::get,
 };
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::{
@@ -31,127 +22,40 @@ use tower_http::{
 use tracing::{Level, info_span};
 
 use crate::{
-    auth::{JwtKeys, throttle::LoginThrottle},
     config::{AppEnv, Config, redact_url},
     db,
     graphql::{self, AppSchema},
     services::bootstrap,
 };
 
+pub use crate::graphql::http::UPLOAD_TIMEOUT;
+pub use crate::state::AppState;
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Shared, read-only state of the running service.
-#[derive(Clone, Debug)]
-pub struct AppState(Arc<AppInner>);
-
-/// What [`AppState`] holds.
-pub struct AppInner {
-    /// The configuration the service was started with.
-    pub config: Config,
-    /// The database pool (the platform connection; tenant access goes through the tenant layer).
-    pub db: DatabaseConnection,
-    /// The GraphQL schema.
-    pub schema: AppSchema,
-    /// Session token keys.
-    pub jwt: JwtKeys,
-    /// Failed-login counters.
-    pub login_throttle: LoginThrottle,
-    /// SQL statements executed so far (for the statement-count tests and benchmarks).
-    pub statements: Arc<AtomicU64>,
-    /// Live updates of running imports.
-    pub import_events: crate::imports::ImportEvents,
-    /// Analytics answers by school and data version.
-    pub analytics_cache: crate::insights::cache::AnalyticsCache,
-    /// Each school's cost points and heavy-work permits.
-    pub budgets: crate::budget::Budgets,
-    /// Where expensive queries run.
-    pub heavy_lane: crate::budget::HeavyLane,
-    /// Download links already used.
-    pub used_links: crate::auth::UsedLinks,
-    /// Open WebSockets by actor.
-    pub open_sockets: crate::graphql::ws::OpenSockets,
+/// The routes' state: the application's state, and the GraphQL schema for the handlers that
+/// run GraphQL. Each handler takes the part it needs.
+#[derive(Clone)]
+struct Routes {
+    state: AppState,
+    schema: AppSchema,
 }
 
-impl std::fmt::Debug for AppInner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppInner")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+impl FromRef<Routes> for AppState {
+    fn from_ref(routes: &Routes) -> Self {
+        routes.state.clone()
     }
 }
 
-impl std::ops::Deref for AppState {
-    type Target = AppInner;
-
-    fn deref(&self) -> &AppInner {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// State over an open, migrated database.
-    pub fn new(config: Config, db: DatabaseConnection) -> std::io::Result<Self> {
-        Self::for_instance(config, db, uuid::Uuid::new_v4().to_string())
-    }
-
-    /// Like [`AppState::new`], for the instance named `instance` in import leases.
-    pub fn for_instance(
-        config: Config,
-        mut db: DatabaseConnection,
-        instance: String,
-    ) -> std::io::Result<Self> {
-        let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
-        let secret = match &config.jwt_secret {
-            Some(secret) => secret.clone().into_bytes(),
-            None => {
-                tracing::warn!(
-                    "JWT_SECRET is not set: using a random secret (sessions end when the server restarts)"
-                );
-                crate::auth::random_secret().into_bytes()
-            }
-        };
-        let jwt = JwtKeys::new(&secret, config.jwt_ttl);
-        let login_throttle = LoginThrottle::new(Duration::from_secs(15 * 60));
-        let schema = graphql::schema_builder()
-            .extension(graphql::limits::CostGuard::new(
-                config.limits.query_max_cost,
-            ))
-            .finish();
-        let limits = &config.limits;
-        let analytics_cache = crate::insights::cache::AnalyticsCache::new(
-            limits.analytics_cache_bytes,
-            limits.analytics_cache_school_bytes,
-        );
-        let budgets = crate::budget::Budgets::new(
-            limits.school_cost_per_minute,
-            limits.school_heavy_jobs,
-            limits.school_heavy_wait,
-            limits.school_concurrent_requests,
-        );
-        let heavy_lane = crate::budget::HeavyLane::new(limits.heavy_lane_threads)?;
-        Ok(Self(Arc::new(AppInner {
-            config,
-            db,
-            schema,
-            jwt,
-            login_throttle,
-            statements,
-            import_events: crate::imports::ImportEvents::for_instance(instance),
-            analytics_cache,
-            budgets,
-            heavy_lane,
-            used_links: Default::default(),
-            open_sockets: Default::default(),
-        })))
+impl FromRef<Routes> for AppSchema {
+    fn from_ref(routes: &Routes) -> Self {
+        routes.schema.clone()
     }
 }
 
 /// The HTTP routes, with request ids, one tracing span per request and a request timeout.
 pub fn router(state: AppState) -> Router {
+    let schema = graphql::schema(state.config.limits.query_max_cost);
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
             let request_id = req
@@ -202,14 +106,11 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .merge(quick)
-        .with_state(state)
+        .with_state(Routes { state, schema })
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
-
-/// How long an upload request may take.
-pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Liveness: the process answers.
 async fn health() -> impl IntoResponse {

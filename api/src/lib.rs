@@ -1,12 +1,20 @@
 //! The school data service: one GraphQL API over many schools.
 //!
 //! - [`config`]: configuration, read once from the environment.
-//! - [`app`]: state, router and server ([`app::Application`]); tests build it on port 0.
+//! - [`app`]: router and server ([`app::Application`]); tests build it on port 0. The GraphQL
+//!   schema is router state of its own, handed to the GraphQL handlers.
+//! - [`state`]: [`state::AppState`], the shared state (configuration, database pool, keys,
+//!   caches, counters), without the schema; it imports nothing from [`graphql`].
 //! - [`db`]: opening SQLite or PostgreSQL.
 //! - [`error`]: [`error::ApiError`], the one error type, with the closed list of codes.
-//! - [`graphql`]: the schema and resolvers (the only module that knows async-graphql).
+//! - [`graphql`]: the schema and resolvers (the only module that knows async-graphql): the
+//!   HTTP and WebSocket handlers, and the GraphQL twins of [`insights`] figures and of
+//!   [`error::ApiError`] (how it becomes a GraphQL error).
 //! - [`auth`]: passwords, session tokens, API tokens, roles and permissions.
-//! - [`tenant`]: resolving each request's actor and school, once, before GraphQL runs.
+//! - [`tenant`]: resolving each request's actor and school, once, before GraphQL runs; its
+//!   value types ([`tenant::Actor`], [`tenant::TenantContext`]) depend on nothing above them.
+//! - [`insights`]: per-student features, the per-school model, and school analytics (overview,
+//!   grade and attendance figures, ABC risk scores), computed in SQL in the school's scope.
 //! - [`platform`]: the platform tables (schools, users, memberships, domains, API tokens).
 //!   School-owned tables are reached only through `entity::tenant::TenantTx`.
 //! - [`services`]: domain logic (audit log, schools, first-run bootstrap).
@@ -28,5 +36,6 @@ pub mod insights;
 pub mod platform;
 pub mod rules;
 pub mod services;
+pub mod state;
 pub mod telemetry;
 pub mod tenant;

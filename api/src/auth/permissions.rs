@@ -1,11 +1,9 @@
 //! Roles map to permissions; resolvers check permissions (with guards), never role names.
 
-use async_graphql::Enum;
 use entity::enums::Role;
 
 /// Something an actor may be allowed to do in a school.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Enum)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Permission {
     /// Read the roster and school records (`students:read`).
     StudentsRead,

@@ -6,10 +6,10 @@ use async_graphql::{Context, Guard};
 use serde_json::json;
 
 use crate::{
-    app::AppState,
     auth::Permission,
     error::{ApiError, ApiResult},
     services::audit,
+    state::AppState,
     tenant::{Actor, RequestIdentity, TenantContext},
 };
 

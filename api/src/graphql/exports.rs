@@ -16,12 +16,12 @@ use entity::{ids::SchoolId, tenant::TenantTx};
 use serde_json::json;
 
 use crate::{
-    app::AppState,
     auth::Permission,
     error::{ApiError, ApiResult, ErrorCode},
     graphql::context::{require, state},
     platform,
     services::audit,
+    state::AppState,
     tenant::{self, Actor},
 };
 

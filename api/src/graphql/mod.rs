@@ -1,7 +1,9 @@
 //! The GraphQL layer: the schema and its resolvers. Only this module knows async-graphql.
 
 pub mod analytics;
+pub mod configuration;
 pub mod context;
+mod errors;
 pub mod exports;
 mod graphiql;
 pub mod http;
@@ -52,7 +54,7 @@ pub struct Mutation(
     imports::ImportsMutation,
     exports::ExportsMutation,
     insights::InsightsMutation,
-    analytics::ConfigurationMutation,
+    configuration::ConfigurationMutation,
 );
 
 /// The root subscription (over `GET /graphql/ws`, graphql-transport-ws or graphql-ws).
@@ -72,6 +74,13 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     .limit_depth(limits::MAX_DEPTH)
     .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
     .limit_directives(limits::MAX_DIRECTIVES)
+}
+
+/// The schema the server runs: every resolver, and queries priced over `max_cost` refused.
+pub fn schema(max_cost: usize) -> AppSchema {
+    schema_builder()
+        .extension(limits::CostGuard::new(max_cost))
+        .finish()
 }
 
 /// The published contract, as checked into `schema.graphql`.

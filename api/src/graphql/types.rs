@@ -168,8 +168,10 @@ impl SchoolConfiguration {
         self.data_version
     }
     /// The ABC early-warning thresholds.
-    async fn risk_thresholds(&self) -> crate::insights::analytics::RiskThresholds {
-        serde_json::from_value(self.row.risk_thresholds.clone()).unwrap_or_default()
+    async fn risk_thresholds(&self) -> crate::graphql::configuration::RiskThresholds {
+        let thresholds: crate::insights::analytics::RiskThresholds =
+            serde_json::from_value(self.row.risk_thresholds.clone()).unwrap_or_default();
+        thresholds.into()
     }
 }
 

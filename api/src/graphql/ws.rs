@@ -31,14 +31,15 @@ use futures_util::{SinkExt, StreamExt, stream::BoxStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::{
+    AppSchema,
     context::{Commits, HealthReads},
     http::run_on_socket,
     limits,
     loaders::{Loaders, PollGate},
 };
 use crate::{
-    app::AppState,
     error::{ApiError, ErrorCode},
+    state::AppState,
     tenant::{self, RequestIdentity},
 };
 
@@ -52,45 +53,19 @@ pub const MAX_OPERATIONS_IN_FLIGHT: usize = 16;
 /// Sockets one user or API token may hold open at once (on this instance).
 pub const MAX_SOCKETS_PER_ACTOR: usize = 16;
 
-/// Open sockets by actor (user or API token id), so one actor cannot hold the instance's
-/// sockets, tasks and periodic checks.
-#[derive(Debug, Default)]
-pub struct OpenSockets(std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>);
-
-impl OpenSockets {
-    fn open(&self, actor: uuid::Uuid) -> bool {
-        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let count = open.entry(actor).or_default();
-        if *count >= MAX_SOCKETS_PER_ACTOR {
-            return false;
-        }
-        *count += 1;
-        true
-    }
-
-    fn close(&self, actor: uuid::Uuid) {
-        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = open.get_mut(&actor) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&actor);
-            }
-        }
-    }
-}
-
 /// Why a socket is closed: graphql-transport-ws's 4401 (unauthorised) or 4403 (forbidden).
 type Closing = Option<(u16, String)>;
 
 /// One socket's credentials and its way to close itself.
 struct Session {
     state: AppState,
+    schema: AppSchema,
     client: String,
     headers: std::sync::Mutex<HeaderMap>,
     close: watch::Sender<Closing>,
     in_flight: Arc<Semaphore>,
     initialised: std::sync::atomic::AtomicBool,
-    /// The actor counted in [`OpenSockets`] for this socket.
+    /// The actor counted in [`crate::state::OpenSockets`] for this socket.
     counted: std::sync::Mutex<Option<uuid::Uuid>>,
 }
 
@@ -175,6 +150,7 @@ impl Executor for SocketExecutor {
         let limit = session.state.config.limits.request_timeout;
         let run = run_on_socket(
             &session.state,
+            &session.schema,
             &headers,
             session.client.clone(),
             identity,
@@ -264,7 +240,6 @@ impl Executor for SocketExecutor {
             }
             let request = request.data(identity);
             session
-                .state
                 .schema
                 .execute_stream(request)
                 .map(move |response| {
@@ -292,6 +267,7 @@ fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 /// `GET /graphql/ws`.
 pub async fn graphql_ws(
     State(state): State<AppState>,
+    State(schema): State<AppSchema>,
     client: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     request_headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -312,12 +288,13 @@ pub async fn graphql_ws(
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(limits::MAX_BODY_BYTES)
         .max_frame_size(limits::MAX_BODY_BYTES)
-        .on_upgrade(move |socket| serve(socket, state, client, protocol))
+        .on_upgrade(move |socket| serve(socket, state, schema, client, protocol))
 }
 
 async fn serve(
     socket: axum::extract::ws::WebSocket,
     state: AppState,
+    schema: AppSchema,
     client: String,
     protocol: WebSocketProtocols,
 ) {
@@ -325,6 +302,7 @@ async fn serve(
     let (close, mut closing) = watch::channel::<Closing>(None);
     let session = Arc::new(Session {
         state,
+        schema,
         client,
         headers: std::sync::Mutex::new(HeaderMap::new()),
         close,
@@ -432,7 +410,11 @@ async fn init(session: Arc<Session>, payload: serde_json::Value) -> async_graphq
     if let Ok(Some(actor)) = &identity.actor {
         let mut counted = session.counted.lock().unwrap_or_else(|p| p.into_inner());
         if counted.is_none() {
-            if !session.state.open_sockets.open(actor.id()) {
+            if !session
+                .state
+                .open_sockets
+                .open(actor.id(), MAX_SOCKETS_PER_ACTOR)
+            {
                 return Err(async_graphql::Error::new(format!(
                     "at most {MAX_SOCKETS_PER_ACTOR} sockets per user or API token"
                 )));

@@ -1,106 +1,21 @@
-//! Resolving who is asking and for which school, once per request, before GraphQL runs
-//! (DESIGN §3 steps 1–4). Failures are kept, not raised: `login` and introspection work without
-//! credentials, and a protected field answers with the stored error.
+//! Resolving a request's actor and school from its headers, with the platform tables.
 
 use std::{collections::BTreeSet, sync::atomic::AtomicBool};
 
 use axum::http::HeaderMap;
 use chrono::Utc;
-use entity::{api_token, enums::Role, ids::*, school, user};
-use uuid::Uuid;
+use entity::{enums::Role, ids::*};
 
+use super::{Actor, RequestIdentity, TenantContext};
 use crate::{
-    app::AppState,
     auth::{API_TOKEN_PREFIX, Permission, hash_api_token},
     error::ApiError,
     platform::{self, SchoolChoice, SeenSchool},
+    state::AppState,
 };
 
 /// The header that picks the active school (a school id or slug).
 pub const SCHOOL_HEADER: &str = "x-school-id";
-
-/// Who is making the request.
-#[derive(Clone, Debug)]
-pub enum Actor {
-    /// A signed-in user (session token).
-    User(user::Model),
-    /// An integrator's API token, bound to one school and role.
-    ApiToken(api_token::Model),
-}
-
-impl Actor {
-    /// The user, for user sessions.
-    pub fn user(&self) -> Option<&user::Model> {
-        match self {
-            Actor::User(u) => Some(u),
-            Actor::ApiToken(_) => None,
-        }
-    }
-
-    /// Whether the actor is a platform superadmin (API tokens never are).
-    pub fn is_superadmin(&self) -> bool {
-        matches!(self, Actor::User(u) if u.is_superadmin)
-    }
-
-    /// `USER` or `API_TOKEN`, as written to the audit log.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Actor::User(_) => "USER",
-            Actor::ApiToken(_) => "API_TOKEN",
-        }
-    }
-
-    /// The user's or token's id.
-    pub fn id(&self) -> Uuid {
-        match self {
-            Actor::User(u) => u.id.into_uuid(),
-            Actor::ApiToken(t) => t.id.into_uuid(),
-        }
-    }
-}
-
-/// The active school of a request and what the actor may do there.
-#[derive(Clone, Debug)]
-pub struct TenantContext {
-    /// The active school.
-    pub school: school::Model,
-    /// The school's data version when the request was resolved (caches of derived figures are
-    /// keyed by it).
-    pub data_version: i64,
-    /// Who is acting.
-    pub actor: Actor,
-    /// The actor's role in the school (a superadmin without a membership acts as `ADMIN`).
-    pub role: Role,
-    /// What the actor may do here.
-    pub permissions: BTreeSet<Permission>,
-    /// True when a superadmin acts in a school they are not a member of.
-    pub via_superadmin: bool,
-}
-
-impl TenantContext {
-    /// The active school's id.
-    pub fn school_id(&self) -> SchoolId {
-        self.school.id
-    }
-
-    /// Whether the actor holds `permission` here.
-    pub fn can(&self, permission: Permission) -> bool {
-        self.permissions.contains(&permission)
-    }
-}
-
-/// The outcome of resolution for one request.
-#[derive(Debug)]
-pub struct RequestIdentity {
-    /// `Ok(None)` for anonymous requests; `Err` for bad, expired or revoked credentials.
-    pub actor: Result<Option<Actor>, ApiError>,
-    /// The active school; `Ok(None)` when none applies (anonymous requests).
-    pub tenant: Result<Option<TenantContext>, ApiError>,
-    /// The client's address, for login throttling.
-    pub client: String,
-    /// Set once the superadmin access of this request has been written to the audit log.
-    pub superadmin_audited: AtomicBool,
-}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
