@@ -132,6 +132,19 @@ async fn api_code(
         .map(str::to_owned)
 }
 
+/// What is refused, the API document, its variables and the field, the importer, the file and
+/// the column, and the code both must give.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Value,
+    &'a str,
+    &'a str,
+    Vec<u8>,
+    &'a str,
+    &'a str,
+);
+
 const CREATE_STUDENT: &str = "mutation($tz: String!, $first: String!, $level: Int, $email: String) { createStudent(input: { studentTz: $tz, firstName: $first, lastName: \"כהן\", gradeLevel: $level, email: $email }) { id } }";
 const RECORD_GRADE: &str = "mutation($student: UUID!, $subject: UUID!, $term: UUID!, $score: Float!, $max: Float, $on: NaiveDate!) { recordGrade(input: { studentId: $student, subjectId: $subject, termId: $term, score: $score, maxScore: $max, gradedOn: $on }) { id } }";
 const RECORD_ATTENDANCE: &str = "mutation($student: UUID!, $on: NaiveDate!, $period: Int) { recordAttendance(input: { studentId: $student, date: $on, period: $period, status: ABSENT }) { id } }";
@@ -337,7 +350,7 @@ backend_tests! {
             vars
         };
         // (what, API document, its variables, the API field, importer, file, its column, code)
-        let cases: Vec<(&str, &str, Value, &str, &str, Vec<u8>, &str, &str)> = vec![
+        let cases: Vec<Case> = vec![
             ("a name over 200 characters", CREATE_STUDENT, with(json!({ "first": long })), "input.firstName",
                 "importStudents", format!("student_tz,first_name,last_name\n000000018,{long},כהן\n").into_bytes(), "first_name", "TOO_LONG"),
             ("a name over 200 characters", CREATE_STUDENT, with(json!({ "first": long })), "input.firstName",
