@@ -65,6 +65,14 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// What resolving a request's identity reads.
+    pub fn sources(&self) -> crate::tenant::Sources<'_> {
+        crate::tenant::Sources {
+            db: &self.db,
+            jwt: &self.jwt,
+        }
+    }
+
     /// State over an open, migrated database.
     pub fn new(config: Config, db: DatabaseConnection) -> std::io::Result<Self> {
         Self::for_instance(config, db, Uuid::new_v4().to_string())

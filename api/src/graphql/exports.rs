@@ -132,7 +132,7 @@ pub async fn oneroster(
             client.map(|Extension(ConnectInfo(addr))| addr.ip()),
             &headers,
         );
-        let identity = tenant::resolve(&state, &headers, client).await;
+        let identity = tenant::resolve(state.sources(), &headers, client).await;
         match identity.tenant {
             Ok(Some(t)) if t.can(Permission::ImportsRun) => (t.school_id(), Some(t.actor)),
             Ok(Some(_)) => {

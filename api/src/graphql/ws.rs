@@ -79,7 +79,8 @@ impl Session {
 
     /// The identity as it stands now; closes the socket when its credentials no longer hold.
     async fn identity(&self) -> RequestIdentity {
-        let identity = tenant::resolve(&self.state, &self.headers(), self.client.clone()).await;
+        let identity =
+            tenant::resolve(self.state.sources(), &self.headers(), self.client.clone()).await;
         if let Some(closing) = closing_for(&identity) {
             self.close.send_replace(Some(closing));
         }
@@ -402,8 +403,12 @@ async fn init(session: Arc<Session>, payload: serde_json::Value) -> async_graphq
         }
     }
     *session.headers.lock().unwrap_or_else(|p| p.into_inner()) = headers;
-    let identity =
-        tenant::resolve(&session.state, &session.headers(), session.client.clone()).await;
+    let identity = tenant::resolve(
+        session.state.sources(),
+        &session.headers(),
+        session.client.clone(),
+    )
+    .await;
     if let Some((_, reason)) = closing_for(&identity) {
         return Err(async_graphql::Error::new(reason));
     }

@@ -9,5 +9,5 @@
 mod resolution;
 mod types;
 
-pub use resolution::{SCHOOL_HEADER, client_address, resolve};
+pub use resolution::{SCHOOL_HEADER, Sources, client_address, resolve};
 pub use types::{Actor, RequestIdentity, TenantContext};

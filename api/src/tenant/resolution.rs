@@ -5,13 +5,13 @@ use std::{collections::BTreeSet, sync::atomic::AtomicBool};
 use axum::http::HeaderMap;
 use chrono::Utc;
 use entity::{enums::Role, ids::*};
+use sea_orm::DatabaseConnection;
 
 use super::{Actor, RequestIdentity, TenantContext};
 use crate::{
     auth::{API_TOKEN_PREFIX, Permission, hash_api_token},
     error::ApiError,
     platform::{self, SchoolChoice, SeenSchool},
-    state::AppState,
 };
 
 /// The header that picks the active school (a school id or slug).
@@ -83,9 +83,18 @@ fn school_choice(headers: &HeaderMap) -> Option<SchoolChoice> {
         .map(|h| SchoolChoice::Host(h.split(':').next().unwrap_or(h).to_lowercase()))
 }
 
+/// What resolving a request reads: the platform tables and the session-token keys.
+#[derive(Clone, Copy, Debug)]
+pub struct Sources<'a> {
+    /// The database.
+    pub db: &'a DatabaseConnection,
+    /// The keys session tokens are signed with.
+    pub jwt: &'a crate::auth::JwtKeys,
+}
+
 /// Resolves the request's actor and school from its headers. A signed-in user naming a school
 /// costs one statement (user, school, membership and the school's data version together).
-pub async fn resolve(state: &AppState, headers: &HeaderMap, client: String) -> RequestIdentity {
+pub async fn resolve(state: Sources<'_>, headers: &HeaderMap, client: String) -> RequestIdentity {
     let choice = school_choice(headers);
     let (actor, tenant) = match authenticate(state, headers, choice.as_ref()).await {
         Ok(Some((actor, seen))) => {
@@ -119,7 +128,7 @@ fn invalid_token() -> ApiError {
 /// Step 1: the `Authorization` header. No header → anonymous; anything unusable → error. A
 /// session token's user is read together with the chosen school.
 async fn authenticate(
-    state: &AppState,
+    state: Sources<'_>,
     headers: &HeaderMap,
     choice: Option<&SchoolChoice>,
 ) -> Result<Option<(Actor, Option<SeenSchool>)>, ApiError> {
@@ -139,8 +148,7 @@ async fn authenticate(
         return Ok(None);
     }
     if token.starts_with(API_TOKEN_PREFIX) {
-        let Some(row) = platform::api_token_by_hash(&state.db, &hash_api_token(token)).await?
-        else {
+        let Some(row) = platform::api_token_by_hash(state.db, &hash_api_token(token)).await? else {
             return Err(invalid_token());
         };
         let now = Utc::now();
@@ -149,7 +157,7 @@ async fn authenticate(
         }
         // Best effort, off the request's path: noting when a token was last used never delays
         // or fails the request (on SQLite it waits for the writer's turn like any write).
-        let (db, token) = (state.db.clone(), row.clone());
+        let (db, token) = (DatabaseConnection::clone(state.db), row.clone());
         tokio::spawn(async move {
             if let Err(e) = platform::touch_api_token(&db, &token).await {
                 tracing::debug!(error = %e, "could not note an API token's use");
@@ -159,7 +167,7 @@ async fn authenticate(
     }
     let claims = state.jwt.verify(token).ok_or_else(invalid_token)?;
     let user_id: UserId = claims.sub.parse().map_err(|_| invalid_token())?;
-    let Some((user, seen)) = platform::user_in_school(&state.db, user_id, choice).await? else {
+    let Some((user, seen)) = platform::user_in_school(state.db, user_id, choice).await? else {
         return Err(invalid_token());
     };
     if !user.is_active || user.token_version != claims.ver {
@@ -175,12 +183,12 @@ fn not_a_member() -> ApiError {
 /// Steps 2–4: pick the school and check the actor may act there. `seen` is the chosen school as
 /// [`authenticate`] already read it for a signed-in user.
 async fn choose_school(
-    state: &AppState,
+    state: Sources<'_>,
     choice: Option<&SchoolChoice>,
     actor: &Actor,
     seen: Option<SeenSchool>,
 ) -> Result<TenantContext, ApiError> {
-    let db = &state.db;
+    let db = state.db;
     // A school named by the header must exist; an unknown school and another school are
     // answered alike: both FORBIDDEN. A host that is not mapped names no school.
     let named = matches!(choice, Some(SchoolChoice::Id(_) | SchoolChoice::Slug(_)));

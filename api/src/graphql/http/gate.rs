@@ -64,7 +64,7 @@ pub async fn body_size_gate(
             client.map(|Extension(ConnectInfo(addr))| addr.ip()),
             request.headers(),
         );
-        let identity = tenant::resolve(&state, request.headers(), client).await;
+        let identity = tenant::resolve(state.sources(), request.headers(), client).await;
         upload = identity
             .tenant
             .as_ref()

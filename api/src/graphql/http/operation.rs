@@ -112,7 +112,7 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
     let cost = cost.get().unwrap_or_default() as u64;
     let identity = match call.resolved {
         Some(identity) => identity,
-        None => tenant::resolve(state, call.headers, call.client).await,
+        None => tenant::resolve(state.sources(), call.headers, call.client).await,
     };
     let tenant = identity
         .tenant

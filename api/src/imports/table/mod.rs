@@ -1,0 +1,313 @@
+//! Reading an uploaded file into a polars frame of text columns: CSV in UTF-8 (with or without a
+//! byte-order mark) or Windows-1255, or the first sheet of an XLSX workbook. Headers are mapped
+//! to our column names (English or Hebrew), and every cell is cleaned (bidi controls removed,
+//! trimmed). Nothing here touches the database.
+
+use std::io::Cursor;
+
+use polars::prelude::*;
+
+use crate::rules::clean_text;
+
+mod csv;
+mod xlsx;
+
+use csv::*;
+use xlsx::*;
+
+/// The most columns a file may have.
+pub const MAX_COLUMNS: usize = 200;
+/// The longest cell, in characters.
+pub const MAX_CELL_CHARS: usize = 10_000;
+
+/// Why a whole file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FileError {
+    /// A stable code, e.g. `EMPTY_FILE`.
+    pub code: &'static str,
+    /// The column concerned, if any.
+    pub column: Option<String>,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl FileError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// One of our columns: its name and the headers that mean it.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// Our name, e.g. `student_tz`.
+    pub name: &'static str,
+    /// Whether every file must have it.
+    pub required: bool,
+    /// Other headers accepted for it (compared after [`header_key`]).
+    pub aliases: &'static [&'static str],
+}
+
+/// A file read into text columns named by our column names, in file order; row `i` of the frame
+/// is line `i + 2` of the file (after the header).
+#[derive(Debug)]
+pub struct Table {
+    /// The cells, one `String` column per recognised column.
+    pub frame: DataFrame,
+}
+
+impl Table {
+    /// The number of data rows.
+    pub fn height(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// The cells of column `name`, if the file has it.
+    pub fn column(&self, name: &str) -> Option<&StringChunked> {
+        self.frame
+            .column(name)
+            .ok()
+            .and_then(|c| c.as_materialized_series().str().ok())
+    }
+
+    /// The cell of column `name` in row `row`, if present and not empty.
+    pub fn cell<'a>(&'a self, name: &str, row: usize) -> Option<&'a str> {
+        self.column(name)?.get(row).filter(|v| !v.is_empty())
+    }
+}
+
+/// A header as compared with names and aliases: bidi controls and surrounding space removed,
+/// lower case, inner spaces, dashes and dots between words folded to `_`, quotes and gereshes dropped.
+pub fn header_key(header: &str) -> String {
+    let cleaned = clean_text(header).unwrap_or_default().to_lowercase();
+    let mut key = String::with_capacity(cleaned.len());
+    for c in cleaned.chars() {
+        match c {
+            ' ' | '-' | '_' | '.' => {
+                if !key.ends_with('_') && !key.is_empty() {
+                    key.push('_');
+                }
+            }
+            '"' | '\'' | '\u{05F3}' | '\u{05F4}' => {}
+            c => key.push(c),
+        }
+    }
+    key.trim_end_matches('_').to_owned()
+}
+
+/// Reads `bytes` (named `file_name`) into a [`Table`] with `columns`. Unknown columns are
+/// ignored; a missing required column is an error. Memory stays within a small multiple of the
+/// file: the header's width is checked before any frame is built, an XLSX sheet is read cell by
+/// cell (never as its declared rectangle), and only the recognised columns are kept.
+pub fn read(
+    file_name: &str,
+    bytes: &[u8],
+    columns: &[Spec],
+    max_rows: usize,
+    max_unpacked: u64,
+) -> Result<Table, FileError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(FileError::new("EMPTY_FILE", "the file is empty"));
+    }
+    if is_zip(bytes) {
+        finish(read_xlsx(
+            bytes,
+            file_name,
+            columns,
+            max_rows,
+            max_unpacked,
+        )?)
+    } else {
+        read_csv(bytes, columns, max_rows)
+    }
+}
+
+/// Whether `bytes` is a zip (an XLSX workbook) rather than CSV text.
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
+
+/// The structural checks that need no parsing: an XLSX workbook's unpacked size and declared
+/// sheet size, or a CSV header's width. They run before an import starts, so a file that could
+/// not be read within the limits is refused at once.
+pub fn precheck(
+    file_name: &str,
+    bytes: &[u8],
+    max_rows: usize,
+    max_unpacked: u64,
+) -> Result<(), FileError> {
+    if is_zip(bytes) {
+        check_unpacked(bytes, file_name, max_unpacked)?;
+        let mut book = open_xlsx(bytes, file_name)?;
+        let sheet = first_sheet(&book)?;
+        let cells = book
+            .worksheet_cells_reader(&sheet)
+            .map_err(|e| unreadable(file_name, e))?;
+        check_dimensions(cells.dimensions(), max_rows)
+    } else {
+        let width = header_width(bytes, MAX_COLUMNS + 1);
+        if width > MAX_COLUMNS {
+            return Err(too_many_columns(width, true));
+        }
+        Ok(())
+    }
+}
+
+fn unreadable(file_name: &str, e: impl std::fmt::Display) -> FileError {
+    FileError::new(
+        "UNREADABLE_FILE",
+        format!("{file_name} is neither CSV nor a readable XLSX workbook ({e})"),
+    )
+}
+
+/// The recognised columns of a file: for each spec it matched, its cells in row order (row `i`
+/// is the `i`-th row after the header), and how many rows there are once trailing blank rows
+/// are dropped.
+struct Columns {
+    specs: Vec<(&'static str, Vec<Option<String>>)>,
+    height: usize,
+}
+
+/// Where each of `columns` sits among `header`'s cells (`None`: absent), or the first required
+/// one that is missing.
+fn positions(
+    header: &[(usize, String)],
+    columns: &[Spec],
+) -> Result<Vec<Option<usize>>, FileError> {
+    let keys: Vec<(usize, String)> = header.iter().map(|(i, h)| (*i, header_key(h))).collect();
+    columns
+        .iter()
+        .map(|column| {
+            let mut matching = keys.iter().filter(|(_, k)| {
+                k == column.name || column.aliases.iter().any(|a| header_key(a) == *k)
+            });
+            let position = matching.next().map(|(i, _)| *i);
+            if let Some((again, _)) = matching.next() {
+                // Two columns for one field: which one is meant cannot be guessed.
+                let name = |i: usize| {
+                    header
+                        .iter()
+                        .find(|(at, _)| *at == i)
+                        .map_or_else(String::new, |(_, h)| h.trim().to_owned())
+                };
+                return Err(FileError {
+                    code: "DUPLICATE_COLUMN",
+                    column: Some(column.name.to_owned()),
+                    message: format!(
+                        "columns {} ({}) and {} ({}) are both {}: keep one of them",
+                        position.map_or(0, |p| p + 1),
+                        name(position.unwrap_or(0)),
+                        again + 1,
+                        name(*again),
+                        column.name
+                    ),
+                });
+            }
+            if position.is_none() && column.required {
+                return Err(FileError {
+                    code: "MISSING_COLUMN",
+                    column: Some(column.name.to_owned()),
+                    message: format!(
+                        "the required column {} is missing (accepted headers: {}{})",
+                        column.name,
+                        column.name,
+                        column
+                            .aliases
+                            .iter()
+                            .map(|a| format!(", {a}"))
+                            .collect::<String>()
+                    ),
+                });
+            }
+            Ok(position)
+        })
+        .collect()
+}
+
+fn too_many_columns(width: usize, at_least: bool) -> FileError {
+    let width = if at_least {
+        format!("more than {}", width - 1)
+    } else {
+        width.to_string()
+    };
+    FileError::new(
+        "TOO_MANY_COLUMNS",
+        format!("the file has {width} columns; the limit is {MAX_COLUMNS}"),
+    )
+}
+
+fn too_many_rows(rows: usize, max_rows: usize) -> FileError {
+    let rows = if rows > max_rows {
+        format!("more than {max_rows}")
+    } else {
+        rows.to_string()
+    };
+    FileError::new(
+        "TOO_MANY_ROWS",
+        format!("the file has {rows} rows; the limit is {max_rows}"),
+    )
+}
+
+/// Checks the cells and builds the frame: every cell cleaned, none too long.
+fn finish(columns: Columns) -> Result<Table, FileError> {
+    if columns.height == 0 {
+        return Err(no_rows());
+    }
+    let mut series = Vec::with_capacity(columns.specs.len());
+    for (name, cells) in &columns.specs {
+        series.push(clean_column(name, || cells.iter().map(Option::as_deref))?);
+    }
+    table(columns.height, series)
+}
+
+fn no_rows() -> FileError {
+    FileError::new("NO_ROWS", "the file has a header but no rows")
+}
+
+/// The cells `cells()` gives, cleaned, as the text column `name`; refuses a cell over
+/// [`MAX_CELL_CHARS`]. The cells are read twice (checked, then cleaned) rather than copied.
+fn clean_column<'a, I>(name: &'static str, cells: impl Fn() -> I) -> Result<Column, FileError>
+where
+    I: Iterator<Item = Option<&'a str>>,
+{
+    let too_long = |c: &str| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS;
+    if let Some((i, c)) = cells()
+        .enumerate()
+        .find_map(|(i, c)| c.and_then(crate::rules::unstorable_char).map(|c| (i, c)))
+    {
+        return Err(FileError {
+            code: "CONTROL_CHARACTER",
+            column: Some(name.to_owned()),
+            message: format!(
+                "row {}, column {name}: a cell holds the control character U+{:04X}, which \
+                 cannot be stored",
+                i + 2,
+                c as u32
+            ),
+        });
+    }
+    if let Some(i) = cells().position(|c| c.is_some_and(too_long)) {
+        return Err(FileError {
+            code: "CELL_TOO_LONG",
+            column: Some(name.to_owned()),
+            message: format!(
+                "row {}: a cell is longer than {MAX_CELL_CHARS} characters",
+                i + 2
+            ),
+        });
+    }
+    let cleaned =
+        StringChunked::from_iter_options(name.into(), cells().map(|c| c.and_then(clean_text)));
+    Ok(cleaned.into_series().into_column())
+}
+
+fn table(height: usize, series: Vec<Column>) -> Result<Table, FileError> {
+    let frame = DataFrame::new(height, series)
+        .map_err(|e| FileError::new("UNREADABLE_FILE", e.to_string()))?;
+    Ok(Table { frame })
+}
