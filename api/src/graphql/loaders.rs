@@ -41,6 +41,41 @@ pub fn load_error(error: LoadError) -> crate::error::ApiError {
     crate::error::ApiError::internal(error)
 }
 
+/// The record `key` names, through `loader`, wrapped as the GraphQL type (`None` for no key or
+/// no record: another school's id reads as missing).
+pub async fn one<K, L, T>(
+    loader: &DataLoader<L>,
+    key: Option<K>,
+    wrap: impl FnOnce(L::Value) -> T,
+) -> crate::error::ApiResult<Option<T>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = LoadError>,
+{
+    let Some(key) = key else { return Ok(None) };
+    Ok(loader.load_one(key).await.map_err(load_error)?.map(wrap))
+}
+
+/// The first `first` records under `key` (in the loader's order), wrapped.
+pub async fn first_of<K, L, M, T>(
+    loader: &DataLoader<L>,
+    key: K,
+    first: usize,
+    wrap: impl FnMut(M) -> T,
+) -> crate::error::ApiResult<Vec<T>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K, Value = Vec<M>, Error = LoadError>,
+{
+    let rows = loader.load_one(key).await.map_err(load_error)?;
+    Ok(rows
+        .unwrap_or_default()
+        .into_iter()
+        .take(first)
+        .map(wrap)
+        .collect())
+}
+
 /// How long a loader waits to gather keys before querying, once the request is between polls
 /// (see [`PollGate`]). The gate does the gathering, so no timer is needed.
 pub const LOADER_DELAY: Duration = Duration::ZERO;

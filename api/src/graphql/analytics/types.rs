@@ -3,11 +3,11 @@
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::NaiveDate;
 
+use crate::graphql::loaders::one;
 use crate::{
     error::ApiResult,
     graphql::{
         context::loaders,
-        loaders::load_error,
         roster::{AttendanceStatus, Class, Student, Subject, Teacher, Term},
     },
     insights::analytics::{Overview, Risk},
@@ -209,11 +209,6 @@ impl RiskScore {
     }
     /// The student.
     async fn student(&self, ctx: &Context<'_>) -> ApiResult<Option<Student>> {
-        Ok(loaders(ctx)?
-            .student
-            .load_one(self.0.student)
-            .await
-            .map_err(load_error)?
-            .map(Student))
+        one(&loaders(ctx)?.student, Some(self.0.student), Student).await
     }
 }

@@ -6,11 +6,8 @@ use entity::{attendance_record, ids::*};
 use uuid::Uuid;
 
 use super::*;
-use crate::{
-    error::ApiResult,
-    graphql::{context::loaders, loaders::load_error},
-    services,
-};
+use crate::graphql::loaders::one;
+use crate::{error::ApiResult, graphql::context::loaders, services};
 
 /// One student's attendance on one date (and period).
 #[derive(Debug, Clone)]
@@ -41,12 +38,7 @@ impl AttendanceRecord {
     }
     /// The student.
     async fn student(&self, ctx: &Context<'_>) -> ApiResult<Option<Student>> {
-        Ok(loaders(ctx)?
-            .student
-            .load_one(self.0.student_id)
-            .await
-            .map_err(load_error)?
-            .map(Student))
+        one(&loaders(ctx)?.student, Some(self.0.student_id), Student).await
     }
 }
 

@@ -5,12 +5,12 @@ use chrono::NaiveDate;
 use entity::{academic_year, ids::*, term};
 use uuid::Uuid;
 
+use crate::graphql::loaders::{first_of, one};
 use crate::{
     error::ApiResult,
     graphql::{
         context::loaders,
         limits::{self, nested},
-        loaders::load_error,
     },
     services,
 };
@@ -50,17 +50,7 @@ impl AcademicYear {
         #[graphql(desc = "How many to return (at most 1,000; default 10).")] first: Option<i32>,
     ) -> ApiResult<Vec<Term>> {
         let first = limits::nested_first(first, nested::YEAR_TERMS)?;
-        let rows = loaders(ctx)?
-            .terms_by_year
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(Term)
-            .collect())
+        first_of(&loaders(ctx)?.terms_by_year, self.0.id, first, Term).await
     }
 }
 
@@ -89,12 +79,12 @@ impl Term {
     }
     /// The academic year.
     async fn academic_year(&self, ctx: &Context<'_>) -> ApiResult<Option<AcademicYear>> {
-        Ok(loaders(ctx)?
-            .academic_year
-            .load_one(self.0.academic_year_id)
-            .await
-            .map_err(load_error)?
-            .map(AcademicYear))
+        one(
+            &loaders(ctx)?.academic_year,
+            Some(self.0.academic_year_id),
+            AcademicYear,
+        )
+        .await
     }
 }
 

@@ -6,6 +6,7 @@ use entity::{class, enrollment, enums, ids::*};
 use uuid::Uuid;
 
 use super::*;
+use crate::graphql::loaders::{first_of, one};
 use crate::{
     error::ApiResult,
     graphql::{
@@ -45,24 +46,16 @@ impl Class {
     }
     /// The academic year.
     async fn academic_year(&self, ctx: &Context<'_>) -> ApiResult<Option<AcademicYear>> {
-        Ok(loaders(ctx)?
-            .academic_year
-            .load_one(self.0.academic_year_id)
-            .await
-            .map_err(load_error)?
-            .map(AcademicYear))
+        one(
+            &loaders(ctx)?.academic_year,
+            Some(self.0.academic_year_id),
+            AcademicYear,
+        )
+        .await
     }
     /// The subject of a scheduled class.
     async fn subject(&self, ctx: &Context<'_>) -> ApiResult<Option<Subject>> {
-        let Some(id) = self.0.subject_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?
-            .subject
-            .load_one(id)
-            .await
-            .map_err(load_error)?
-            .map(Subject))
+        one(&loaders(ctx)?.subject, self.0.subject_id, Subject).await
     }
     /// The students whose homeroom this is, by name.
     #[graphql(complexity = "limits::list_cost(first, nested::CLASS_STUDENTS, child_complexity)")]
@@ -72,17 +65,7 @@ impl Class {
         #[graphql(desc = "How many to return (at most 1,000; default 50).")] first: Option<i32>,
     ) -> ApiResult<Vec<Student>> {
         let first = limits::nested_first(first, nested::CLASS_STUDENTS)?;
-        let rows = loaders(ctx)?
-            .students_by_class
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(Student)
-            .collect())
+        first_of(&loaders(ctx)?.students_by_class, self.0.id, first, Student).await
     }
     /// The class's teachers.
     #[graphql(complexity = "limits::list_cost(first, nested::CLASS_TEACHERS, child_complexity)")]
@@ -125,21 +108,11 @@ impl Enrollment {
     }
     /// The class.
     async fn class(&self, ctx: &Context<'_>) -> ApiResult<Option<Class>> {
-        Ok(loaders(ctx)?
-            .class
-            .load_one(self.0.class_id)
-            .await
-            .map_err(load_error)?
-            .map(Class))
+        one(&loaders(ctx)?.class, Some(self.0.class_id), Class).await
     }
     /// The student.
     async fn student(&self, ctx: &Context<'_>) -> ApiResult<Option<Student>> {
-        Ok(loaders(ctx)?
-            .student
-            .load_one(self.0.student_id)
-            .await
-            .map_err(load_error)?
-            .map(Student))
+        one(&loaders(ctx)?.student, Some(self.0.student_id), Student).await
     }
     /// First day.
     async fn begin_date(&self) -> Option<NaiveDate> {

@@ -6,11 +6,8 @@ use entity::{grade, ids::*};
 use uuid::Uuid;
 
 use super::*;
-use crate::{
-    error::ApiResult,
-    graphql::{context::loaders, loaders::load_error},
-    services,
-};
+use crate::graphql::loaders::one;
+use crate::{error::ApiResult, graphql::context::loaders, services};
 
 /// A grade.
 #[derive(Debug, Clone)]
@@ -57,42 +54,24 @@ impl Grade {
     }
     /// The student.
     async fn student(&self, ctx: &Context<'_>) -> ApiResult<Option<Student>> {
-        Ok(loaders(ctx)?
-            .student
-            .load_one(self.0.student_id)
-            .await
-            .map_err(load_error)?
-            .map(Student))
+        one(&loaders(ctx)?.student, Some(self.0.student_id), Student).await
     }
     /// The subject.
     async fn subject(&self, ctx: &Context<'_>) -> ApiResult<Option<Subject>> {
-        Ok(loaders(ctx)?
-            .subject
-            .load_one(self.0.subject_id)
-            .await
-            .map_err(load_error)?
-            .map(Subject))
+        one(&loaders(ctx)?.subject, Some(self.0.subject_id), Subject).await
     }
     /// The assessment this grade is for, if any.
     async fn assessment(&self, ctx: &Context<'_>) -> ApiResult<Option<super::Assessment>> {
-        let Some(id) = self.0.assessment_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?
-            .assessment
-            .load_one(id)
-            .await
-            .map_err(load_error)?
-            .map(super::Assessment))
+        one(
+            &loaders(ctx)?.assessment,
+            self.0.assessment_id,
+            super::Assessment,
+        )
+        .await
     }
     /// The term.
     async fn term(&self, ctx: &Context<'_>) -> ApiResult<Option<Term>> {
-        Ok(loaders(ctx)?
-            .term
-            .load_one(self.0.term_id)
-            .await
-            .map_err(load_error)?
-            .map(Term))
+        one(&loaders(ctx)?.term, Some(self.0.term_id), Term).await
     }
 }
 
@@ -125,21 +104,16 @@ impl Assessment {
     }
     /// The subject.
     async fn subject(&self, ctx: &Context<'_>) -> ApiResult<Option<super::Subject>> {
-        Ok(loaders(ctx)?
-            .subject
-            .load_one(self.0.subject_id)
-            .await
-            .map_err(load_error)?
-            .map(super::Subject))
+        one(
+            &loaders(ctx)?.subject,
+            Some(self.0.subject_id),
+            super::Subject,
+        )
+        .await
     }
     /// The term.
     async fn term(&self, ctx: &Context<'_>) -> ApiResult<Option<super::Term>> {
-        Ok(loaders(ctx)?
-            .term
-            .load_one(self.0.term_id)
-            .await
-            .map_err(load_error)?
-            .map(super::Term))
+        one(&loaders(ctx)?.term, Some(self.0.term_id), super::Term).await
     }
 }
 

@@ -6,6 +6,7 @@ use entity::{ids::*, student};
 use uuid::Uuid;
 
 use super::*;
+use crate::graphql::loaders::{first_of, one};
 use crate::{
     auth::Permission,
     error::ApiResult,
@@ -70,15 +71,7 @@ impl Student {
     }
     /// The student's homeroom class.
     async fn class(&self, ctx: &Context<'_>) -> ApiResult<Option<Class>> {
-        let Some(id) = self.0.class_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?
-            .class
-            .load_one(id)
-            .await
-            .map_err(load_error)?
-            .map(Class))
+        one(&loaders(ctx)?.class, self.0.class_id, Class).await
     }
     /// The student's ABC early-warning score (attendance, behaviour, course performance).
     async fn risk(
@@ -103,17 +96,7 @@ impl Student {
         #[graphql(desc = "How many to return (at most 1,000; default 200).")] first: Option<i32>,
     ) -> ApiResult<Vec<Grade>> {
         let first = limits::nested_first(first, nested::STUDENT_GRADES)?;
-        let rows = loaders(ctx)?
-            .grades_by_student
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(Grade)
-            .collect())
+        first_of(&loaders(ctx)?.grades_by_student, self.0.id, first, Grade).await
     }
     /// The student's guardians.
     #[graphql(complexity = "limits::list_cost(first, nested::STUDENT_GUARDIANS, child_complexity)")]
@@ -157,17 +140,13 @@ impl Student {
         #[graphql(desc = "How many to return (at most 1,000; default 100).")] first: Option<i32>,
     ) -> ApiResult<Vec<Incident>> {
         let first = limits::nested_first(first, nested::STUDENT_INCIDENTS)?;
-        let rows = loaders(ctx)?
-            .incidents_by_student
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(Incident)
-            .collect())
+        first_of(
+            &loaders(ctx)?.incidents_by_student,
+            self.0.id,
+            first,
+            Incident,
+        )
+        .await
     }
     /// The student's health records. Needs `health:read`; every read is written to the audit
     /// log.
@@ -182,17 +161,13 @@ impl Student {
         let first = limits::nested_first(first, nested::STUDENT_HEALTH_RECORDS)?;
         require(ctx, Permission::HealthRead).await?;
         health_reads(ctx)?.record(self.0.id);
-        let rows = loaders(ctx)?
-            .health_by_student
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(HealthRecord)
-            .collect())
+        first_of(
+            &loaders(ctx)?.health_by_student,
+            self.0.id,
+            first,
+            HealthRecord,
+        )
+        .await
     }
     /// The student's history from earlier years or schools.
     #[graphql(
@@ -204,17 +179,13 @@ impl Student {
         #[graphql(desc = "How many to return (at most 1,000; default 100).")] first: Option<i32>,
     ) -> ApiResult<Vec<AcademicHistory>> {
         let first = limits::nested_first(first, nested::STUDENT_ACADEMIC_HISTORY)?;
-        let rows = loaders(ctx)?
-            .history_by_student
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(AcademicHistory)
-            .collect())
+        first_of(
+            &loaders(ctx)?.history_by_student,
+            self.0.id,
+            first,
+            AcademicHistory,
+        )
+        .await
     }
     /// The classes the student is enrolled in.
     #[graphql(
@@ -226,17 +197,13 @@ impl Student {
         #[graphql(desc = "How many to return (at most 1,000; default 50).")] first: Option<i32>,
     ) -> ApiResult<Vec<Enrollment>> {
         let first = limits::nested_first(first, nested::STUDENT_ENROLLMENTS)?;
-        let rows = loaders(ctx)?
-            .enrollments_by_student
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(Enrollment)
-            .collect())
+        first_of(
+            &loaders(ctx)?.enrollments_by_student,
+            self.0.id,
+            first,
+            Enrollment,
+        )
+        .await
     }
     /// The student's attendance records, oldest first.
     #[graphql(
@@ -248,17 +215,13 @@ impl Student {
         #[graphql(desc = "How many to return (at most 1,000; default 200).")] first: Option<i32>,
     ) -> ApiResult<Vec<AttendanceRecord>> {
         let first = limits::nested_first(first, nested::STUDENT_ATTENDANCE)?;
-        let rows = loaders(ctx)?
-            .attendance_by_student
-            .load_one(self.0.id)
-            .await
-            .map_err(load_error)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .take(first)
-            .map(AttendanceRecord)
-            .collect())
+        first_of(
+            &loaders(ctx)?.attendance_by_student,
+            self.0.id,
+            first,
+            AttendanceRecord,
+        )
+        .await
     }
 }
 
