@@ -1,24 +1,38 @@
 //! The school data service: one GraphQL API over many schools.
 //!
+//! The modules, lowest first (each imports only modules above it in this list, never one
+//! below; `graphql`'s own object types refer to each other freely):
+//!
 //! - [`config`]: configuration, read once from the environment.
-//! - [`app`]: router and server ([`app::Application`]); tests build it on port 0. The GraphQL
-//!   schema is router state of its own, handed to the GraphQL handlers.
-//! - [`state`]: [`state::AppState`], the shared state (configuration, database pool, keys,
-//!   caches, counters), without the schema; it imports nothing from [`graphql`].
-//! - [`db`]: opening SQLite or PostgreSQL.
+//! - [`rules`]: the rules a school's records obey (names, grade levels, national ids, emails,
+//!   periods, scores, dates in terms) as parse-don't-validate newtypes, used by the API and by
+//!   every importer alike; a refusal carries the same code whichever way the value came in.
 //! - [`error`]: [`error::ApiError`], the one error type, with the closed list of codes.
-//! - [`graphql`]: the schema and resolvers (the only module that knows async-graphql): the
-//!   HTTP and WebSocket handlers, and the GraphQL twins of [`insights`] figures and of
-//!   [`error::ApiError`] (how it becomes a GraphQL error).
+//! - [`db`]: opening SQLite or PostgreSQL.
 //! - [`auth`]: passwords, session tokens, API tokens, roles and permissions.
+//! - [`budget`]: per-school cost budgets and heavy-work permits.
+//! - [`platform`]: the platform tables (schools, users, memberships, invitations, domains, API
+//!   tokens). School-owned tables are reached only through `entity::tenant::TenantTx`.
 //! - [`tenant`]: resolving each request's actor and school, once, before GraphQL runs; its
-//!   value types ([`tenant::Actor`], [`tenant::TenantContext`]) depend on nothing above them.
+//!   value types ([`tenant::Actor`], [`tenant::TenantContext`]) are plain data that import only
+//!   entities, [`auth`] permissions and [`error`].
+//! - [`services`]: the domain, one file per area (students, guardians, staff, classes,
+//!   subjects, calendar, grades, attendance, records, schools, the audit log, reset, demo):
+//!   functions on the school's `TenantTx` with typed input, checked with [`rules`], each
+//!   writing its own audit entry. Nothing here knows GraphQL.
+//! - [`imports`]: reading school files (CSV, XLSX, OneRoster packages) and writing them with
+//!   the same rules; one module per file kind, and per OneRoster CSV file.
+//! - [`exports`]: writing a school's records as a OneRoster package.
 //! - [`insights`]: per-student features, the per-school model, and school analytics (overview,
 //!   grade and attendance figures, ABC risk scores), computed in SQL in the school's scope.
-//! - [`platform`]: the platform tables (schools, users, memberships, domains, API tokens).
-//!   School-owned tables are reached only through `entity::tenant::TenantTx`.
-//! - [`services`]: domain logic (audit log, schools, first-run bootstrap).
-//! - [`exports`]: writing a school's records as a OneRoster package.
+//! - [`state`]: [`state::AppState`], the shared state (configuration, database pool, keys,
+//!   caches, counters), without the schema.
+//! - [`graphql`]: the schema and resolvers, the only module that knows async-graphql; one
+//!   module per area with thin resolvers (check the permission, call the service, wrap the
+//!   row), the HTTP and WebSocket transports, and the GraphQL twins of [`insights`] figures and
+//!   of [`error::ApiError`].
+//! - [`app`]: router and server ([`app::Application`]); tests build it on port 0. The GraphQL
+//!   schema is router state of its own, handed to the GraphQL handlers.
 //! - [`telemetry`]: log output.
 //! - [`cli`]: the `api` binary's subcommands.
 
