@@ -8,11 +8,14 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
 use crate::rules::{self, Period};
 
-use super::{
-    Outcome, Problems, RowAction, parse,
-    students::chunk_size,
-    table::{Spec, Table, header_key},
-};
+use super::Outcome;
+use super::Problems;
+use super::RowAction;
+use super::parse;
+use super::students::chunk_size;
+use super::table::Spec;
+use super::table::Table;
+use super::table::header_key;
 
 /// The columns of an attendance file.
 pub const COLUMNS: &[Spec] = &[

@@ -5,22 +5,25 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    assessment,
-    enums::{GradeCategory, RecordStatus},
-    grade,
-    ids::*,
-    student, subject,
-    tenant::TenantTx,
-    term,
-};
+use entity::assessment;
+use entity::enums::GradeCategory;
+use entity::enums::RecordStatus;
+use entity::grade;
+use entity::ids::*;
+use entity::student;
+use entity::subject;
+use entity::tenant::TenantTx;
+use entity::term;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
 
-use super::{
-    Outcome, Problems, RowAction, parse,
-    students::chunk_size,
-    table::{Spec, Table, header_key},
-};
+use super::Outcome;
+use super::Problems;
+use super::RowAction;
+use super::parse;
+use super::students::chunk_size;
+use super::table::Spec;
+use super::table::Table;
+use super::table::header_key;
 use crate::rules::{self, MaxScore};
 
 /// The columns of a grades file.
@@ -66,11 +69,7 @@ pub const COLUMNS: &[Spec] = &[
         required: false,
         aliases: &["הערה", "note"],
     },
-    Spec {
-        name: "external_id",
-        required: false,
-        aliases: &["מזהה חיצוני", "sourced_id", "sourcedId"],
-    },
+    super::EXTERNAL_ID,
 ];
 
 pub(super) fn category(text: &str) -> Option<GradeCategory> {

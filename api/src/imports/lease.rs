@@ -2,12 +2,11 @@
 //! ran out (its instance stopped) is marked failed by the next start or by the sweeper.
 
 use chrono::Utc;
-use entity::{
-    enums::ImportStatus,
-    ids::{ImportLogId, SchoolId},
-    import_log,
-    tenant::TenantTx,
-};
+use entity::enums::ImportStatus;
+use entity::ids::ImportLogId;
+use entity::ids::SchoolId;
+use entity::import_log;
+use entity::tenant::TenantTx;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::*;

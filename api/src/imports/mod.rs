@@ -37,6 +37,13 @@ pub const STUDENT_TZ: table::Spec = table::Spec {
     ],
 };
 
+/// The column of a record's id in the school's source system (OneRoster `sourcedId`).
+pub const EXTERNAL_ID: table::Spec = table::Spec {
+    name: "external_id",
+    required: false,
+    aliases: &["מזהה חיצוני", "sourced_id", "sourcedId"],
+};
+
 /// The student of row `i` by its national id, or the row's problem (missing, invalid, or not a
 /// student of this school).
 pub fn student_of(

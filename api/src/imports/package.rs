@@ -3,10 +3,9 @@
 //! files, files the manifest does not list and oversized contents are refused before any CSV is
 //! parsed. Nothing here touches the database.
 
-use std::{
-    collections::BTreeMap,
-    io::{Cursor, Read},
-};
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::io::Read;
 
 use super::table::{self, FileError, Spec};
 

@@ -3,12 +3,11 @@
 //! instance left running as failed.
 
 use chrono::Utc;
-use entity::{
-    enums::ImportStatus,
-    ids::{ImportLogId, SchoolId},
-    import_log,
-    tenant::TenantTx,
-};
+use entity::enums::ImportStatus;
+use entity::ids::ImportLogId;
+use entity::ids::SchoolId;
+use entity::import_log;
+use entity::tenant::TenantTx;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, IntoActiveModel, TryIntoModel};
 
 use super::*;

@@ -43,11 +43,7 @@ pub const COLUMNS: &[Spec] = &[
         required: false,
         aliases: &["דוא\"ל", "דואל", "אימייל", "e-mail"],
     },
-    Spec {
-        name: "external_id",
-        required: false,
-        aliases: &["מזהה חיצוני", "sourced_id", "sourcedId"],
-    },
+    super::EXTERNAL_ID,
 ];
 
 /// One valid row, ready to write.

@@ -3,24 +3,24 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{
-    attendance_record, class, enums,
-    ids::{AttendanceRecordId, ClassId, StudentId},
-    student,
-    tenant::TenantTx,
-};
+use entity::attendance_record;
+use entity::class;
+use entity::enums;
+use entity::ids::AttendanceRecordId;
+use entity::ids::ClassId;
+use entity::ids::StudentId;
+use entity::student;
+use entity::tenant::TenantTx;
 use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
 use serde_json::json;
 
-use super::{
-    audit,
-    checks::{Fields, removal_error},
-};
-use crate::{
-    error::ApiResult,
-    rules::{Period, clean_text},
-    tenant::Actor,
-};
+use super::audit;
+use super::checks::Fields;
+use super::checks::removal_error;
+use crate::error::ApiResult;
+use crate::rules::Period;
+use crate::rules::clean_text;
+use crate::tenant::Actor;
 
 /// The most entries in one roll call.
 pub const MAX_ROLL_CALL: usize = 200;

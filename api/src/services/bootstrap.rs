@@ -5,12 +5,12 @@ use chrono::Utc;
 use entity::{enums::Role, ids::*, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
 
-use crate::{
-    auth::{hash_password, random_secret, validate_new_password},
-    config::Config,
-    platform,
-    services::schools,
-};
+use crate::auth::hash_password;
+use crate::auth::random_secret;
+use crate::auth::validate_new_password;
+use crate::config::Config;
+use crate::platform;
+use crate::services::schools;
 
 /// What the bootstrap created.
 #[derive(Debug)]

@@ -1,22 +1,23 @@
 //! The school calendar: academic years and their terms.
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    academic_year, enums,
-    ids::{AcademicYearId, TermId},
-    tenant::TenantTx,
-    term,
-};
+use entity::academic_year;
+use entity::enums;
+use entity::ids::AcademicYearId;
+use entity::ids::TermId;
+use entity::tenant::TenantTx;
+use entity::term;
 use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
 
-use super::{
-    audit,
-    checks::{Fields, conflict_or_internal, removal_error, remove, update_error},
-};
-use crate::{
-    error::{ApiError, ApiResult},
-    tenant::Actor,
-};
+use super::audit;
+use super::checks::Fields;
+use super::checks::conflict_or_internal;
+use super::checks::removal_error;
+use super::checks::remove;
+use super::checks::update_error;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::tenant::Actor;
 
 const YEAR_CLASH: &str = "an academic year with this name";
 const TERM_CLASH: &str = "a term with this name in this year";

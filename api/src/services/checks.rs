@@ -5,18 +5,19 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use entity::{
-    ids::StudentId,
-    student,
-    tenant::{TenantError, TenantScoped, TenantTx},
-    term,
-};
+use entity::ids::StudentId;
+use entity::student;
+use entity::tenant::TenantError;
+use entity::tenant::TenantScoped;
+use entity::tenant::TenantTx;
+use entity::term;
 use sea_orm::{ColumnTrait, DbErr, SqlErr};
 
-use crate::{
-    error::{ApiError, ApiResult, FieldError},
-    rules::{self, Broken},
-};
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::error::FieldError;
+use crate::rules;
+use crate::rules::Broken;
 
 /// The bad fields of one input, collected while it is checked.
 #[derive(Debug, Default)]

@@ -1,23 +1,34 @@
 //! Classes, their teachers and their students' enrollments.
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    academic_year, class, class_teacher, enrollment, enums,
-    ids::{AcademicYearId, ClassId, ClassTeacherId, EnrollmentId, StudentId, SubjectId, TeacherId},
-    student, subject, teacher,
-    tenant::TenantTx,
-};
+use entity::academic_year;
+use entity::class;
+use entity::class_teacher;
+use entity::enrollment;
+use entity::enums;
+use entity::ids::AcademicYearId;
+use entity::ids::ClassId;
+use entity::ids::ClassTeacherId;
+use entity::ids::EnrollmentId;
+use entity::ids::StudentId;
+use entity::ids::SubjectId;
+use entity::ids::TeacherId;
+use entity::student;
+use entity::subject;
+use entity::teacher;
+use entity::tenant::TenantTx;
 use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel, SqlErr};
 use serde_json::json;
 
-use super::{
-    audit,
-    checks::{Fields, conflict_or_internal, removal_error, remove, update_error},
-};
-use crate::{
-    error::{ApiError, ApiResult},
-    tenant::Actor,
-};
+use super::audit;
+use super::checks::Fields;
+use super::checks::conflict_or_internal;
+use super::checks::removal_error;
+use super::checks::remove;
+use super::checks::update_error;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::tenant::Actor;
 
 const CLASH: &str = "a class with this name in this year";
 

@@ -1,21 +1,27 @@
 //! Grades and the assessments they belong to.
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    assessment, class, enums, grade,
-    ids::{AssessmentId, ClassId, GradeId, StudentId, SubjectId, TermId},
-    student, subject,
-    tenant::TenantTx,
-    term,
-};
+use entity::assessment;
+use entity::class;
+use entity::enums;
+use entity::grade;
+use entity::ids::AssessmentId;
+use entity::ids::ClassId;
+use entity::ids::GradeId;
+use entity::ids::StudentId;
+use entity::ids::SubjectId;
+use entity::ids::TermId;
+use entity::student;
+use entity::subject;
+use entity::tenant::TenantTx;
+use entity::term;
 use sea_orm::ActiveValue::Set;
 
 use super::{audit, checks::Fields};
-use crate::{
-    error::ApiResult,
-    rules::{MaxScore, clean_text},
-    tenant::Actor,
-};
+use crate::error::ApiResult;
+use crate::rules::MaxScore;
+use crate::rules::clean_text;
+use crate::tenant::Actor;
 
 /// What grades and assessments both refer to.
 #[derive(Debug, Clone, Copy)]

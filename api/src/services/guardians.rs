@@ -3,24 +3,24 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use entity::{
-    enums, guardian,
-    ids::{GuardianId, StudentGuardianId, StudentId},
-    student, student_guardian,
-    tenant::TenantTx,
-};
+use entity::enums;
+use entity::guardian;
+use entity::ids::GuardianId;
+use entity::ids::StudentGuardianId;
+use entity::ids::StudentId;
+use entity::student;
+use entity::student_guardian;
+use entity::tenant::TenantTx;
 use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel, SqlErr};
 use serde_json::json;
 
-use super::{
-    audit,
-    checks::{Fields, removal_error},
-};
-use crate::{
-    error::{ApiError, ApiResult},
-    rules::clean_text,
-    tenant::Actor,
-};
+use super::audit;
+use super::checks::Fields;
+use super::checks::removal_error;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::rules::clean_text;
+use crate::tenant::Actor;
 
 /// A new guardian, as given (checked by [`create`]).
 #[derive(Debug)]

@@ -2,21 +2,25 @@
 //! years or schools.
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    academic_history, health_record,
-    ids::{AcademicHistoryId, HealthRecordId, IncidentId, StudentId, TeacherId},
-    incident, student, teacher,
-    tenant::TenantTx,
-};
+use entity::academic_history;
+use entity::health_record;
+use entity::ids::AcademicHistoryId;
+use entity::ids::HealthRecordId;
+use entity::ids::IncidentId;
+use entity::ids::StudentId;
+use entity::ids::TeacherId;
+use entity::incident;
+use entity::student;
+use entity::teacher;
+use entity::tenant::TenantTx;
 use sea_orm::ActiveValue::Set;
 use serde_json::json;
 
 use super::{audit, checks::Fields};
-use crate::{
-    error::ApiResult,
-    rules::{Broken, clean_text},
-    tenant::Actor,
-};
+use crate::error::ApiResult;
+use crate::rules::Broken;
+use crate::rules::clean_text;
+use crate::tenant::Actor;
 
 const SEVERITIES: &[&str] = &["LOW", "MEDIUM", "HIGH"];
 const HEALTH_KINDS: &[&str] = &["ALLERGY", "CONDITION", "MEDICATION", "VISIT", "OTHER"];

@@ -1,12 +1,27 @@
 //! Deleting all of one school's data (not its users, memberships, configuration or audit log).
 
-use entity::{
-    academic_history, academic_year, assessment, attendance_record, class, class_teacher,
-    enrollment, feature_usage, grade, guardian, health_record, import_log, incident, ml_model,
-    student, student_document, student_guardian, subject, teacher,
-    tenant::{TenantScoped, TenantTx},
-    term,
-};
+use entity::academic_history;
+use entity::academic_year;
+use entity::assessment;
+use entity::attendance_record;
+use entity::class;
+use entity::class_teacher;
+use entity::enrollment;
+use entity::feature_usage;
+use entity::grade;
+use entity::guardian;
+use entity::health_record;
+use entity::import_log;
+use entity::incident;
+use entity::ml_model;
+use entity::student;
+use entity::student_document;
+use entity::student_guardian;
+use entity::subject;
+use entity::teacher;
+use entity::tenant::TenantScoped;
+use entity::tenant::TenantTx;
+use entity::term;
 use sea_orm::{DbErr, sea_query::Condition};
 
 async fn wipe<E: TenantScoped>(tx: &TenantTx) -> Result<u64, DbErr> {

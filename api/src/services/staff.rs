@@ -4,15 +4,14 @@ use chrono::Utc;
 use entity::{class_teacher, enums, ids::TeacherId, teacher, tenant::TenantTx};
 use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
 
-use super::{
-    audit,
-    checks::{Fields, removal_error, remove},
-};
-use crate::{
-    error::{ApiError, ApiResult},
-    rules::clean_text,
-    tenant::Actor,
-};
+use super::audit;
+use super::checks::Fields;
+use super::checks::removal_error;
+use super::checks::remove;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::rules::clean_text;
+use crate::tenant::Actor;
 
 /// A new teacher, or changes to one (`None` leaves a field as it is; a new teacher needs both
 /// names).

@@ -1,49 +1,29 @@
 //! Students: adding, changing and removing them.
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    class, enums,
-    ids::{ClassId, StudentId},
-    student,
-    tenant::TenantTx,
-};
+use entity::class;
+use entity::enums;
+use entity::ids::ClassId;
+use entity::ids::StudentId;
+use entity::student;
+use entity::tenant::TenantTx;
 use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use serde_json::json;
 
-use super::{
-    audit,
-    checks::{Fields, conflict_or_internal, removal_error},
-};
-use crate::{
-    error::{ApiError, ApiResult},
-    rules::{StudentTz, clean_text},
-    tenant::Actor,
-};
+use super::audit;
+use super::checks::Fields;
+use super::checks::conflict_or_internal;
+use super::checks::removal_error;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::rules::StudentTz;
+use crate::rules::clean_text;
+use crate::tenant::Actor;
 
-/// A new student, as given (checked by [`create`]).
-#[derive(Debug)]
-pub struct NewStudent {
-    /// The national id.
-    pub student_tz: String,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Grade level.
-    pub grade_level: Option<i32>,
-    /// The homeroom class.
-    pub class: Option<ClassId>,
-    /// Date of birth.
-    pub birth_date: Option<NaiveDate>,
-    /// Email address.
-    pub email: Option<String>,
-    /// The id in the school's source system.
-    pub external_id: Option<String>,
-}
-
-/// Changes to a student; `None` leaves a field as it is.
-#[derive(Debug)]
-pub struct StudentChanges {
+/// A new student, or changes to one: `None` leaves a field as it is (a new student needs a
+/// national id and both names).
+#[derive(Debug, Default)]
+pub struct StudentFields {
     /// The national id.
     pub student_tz: Option<String>,
     /// First name.
@@ -58,6 +38,44 @@ pub struct StudentChanges {
     pub birth_date: Option<NaiveDate>,
     /// Email address (empty clears it).
     pub email: Option<String>,
+    /// The id in the school's source system (set when the student is added).
+    pub external_id: Option<String>,
+}
+
+/// Checks `input` onto `row`, listing every bad field in `fields`.
+async fn apply(
+    tx: &TenantTx,
+    fields: &mut Fields,
+    row: &mut student::ActiveModel,
+    input: &StudentFields,
+) -> ApiResult<()> {
+    if let Some(tz) = &input.student_tz
+        && let Some(tz) = fields.take("input.studentTz", StudentTz::checked(tz))
+    {
+        row.student_tz = Set(tz.into_string());
+    }
+    if let Some(name) = &input.first_name {
+        row.first_name = Set(fields.name("input.firstName", name));
+    }
+    if let Some(name) = &input.last_name {
+        row.last_name = Set(fields.name("input.lastName", name));
+    }
+    if let Some(level) = fields.grade_level("input.gradeLevel", input.grade_level) {
+        row.grade_level = Set(Some(level));
+    }
+    if let Some(class) = input.class {
+        fields
+            .must_exist::<class::Entity>(tx, "input.classId", Some(class))
+            .await?;
+        row.class_id = Set(Some(class));
+    }
+    if input.birth_date.is_some() {
+        row.birth_date = Set(input.birth_date);
+    }
+    if input.email.is_some() {
+        row.email = Set(fields.email("input.email", input.email.as_deref()));
+    }
+    Ok(())
 }
 
 /// A unique-key refusal of a student row: the external id or the national id.
@@ -70,37 +88,27 @@ fn student_conflict(err: sea_orm::DbErr) -> ApiError {
 }
 
 /// Adds a student.
-pub async fn create(tx: &TenantTx, actor: &Actor, new: NewStudent) -> ApiResult<student::Model> {
-    let mut fields = Fields::new();
-    let tz = fields.take("input.studentTz", StudentTz::checked(&new.student_tz));
-    let first_name = fields.name("input.firstName", &new.first_name);
-    let last_name = fields.name("input.lastName", &new.last_name);
-    let grade_level = fields.grade_level("input.gradeLevel", new.grade_level);
-    fields
-        .must_exist::<class::Entity>(tx, "input.classId", new.class)
-        .await?;
-    let email = fields.email("input.email", new.email.as_deref());
-    fields.done()?;
+pub async fn create(tx: &TenantTx, actor: &Actor, new: StudentFields) -> ApiResult<student::Model> {
     let now = Utc::now();
-    let row = tx
-        .insert(student::ActiveModel {
-            id: Set(StudentId::generate()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            external_id: Set(new.external_id.as_deref().and_then(clean_text)),
-            status: Set(enums::RecordStatus::Active),
-            student_tz: Set(tz.map(StudentTz::into_string).unwrap_or_default()),
-            first_name: Set(first_name),
-            last_name: Set(last_name),
-            grade_level: Set(grade_level),
-            class_id: Set(new.class),
-            birth_date: Set(new.birth_date),
-            gender: Set(None),
-            email: Set(email),
-            ..Default::default()
-        })
-        .await
-        .map_err(student_conflict)?;
+    let mut row = student::ActiveModel {
+        id: Set(StudentId::generate()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        external_id: Set(new.external_id.as_deref().and_then(clean_text)),
+        status: Set(enums::RecordStatus::Active),
+        gender: Set(None),
+        ..Default::default()
+    };
+    let new = StudentFields {
+        student_tz: Some(new.student_tz.unwrap_or_default()),
+        first_name: Some(new.first_name.unwrap_or_default()),
+        last_name: Some(new.last_name.unwrap_or_default()),
+        ..new
+    };
+    let mut fields = Fields::new();
+    apply(tx, &mut fields, &mut row, &new).await?;
+    fields.done()?;
+    let row = tx.insert(row).await.map_err(student_conflict)?;
     let entry = audit::Entry::new("student.create").on("student", row.id);
     audit::write(tx, Some(actor), entry).await?;
     Ok(row)
@@ -111,7 +119,7 @@ pub async fn update(
     tx: &TenantTx,
     actor: &Actor,
     id: StudentId,
-    changes: StudentChanges,
+    changes: StudentFields,
 ) -> ApiResult<student::Model> {
     let current = tx
         .get::<student::Entity>(id)
@@ -119,32 +127,7 @@ pub async fn update(
         .ok_or(ApiError::NotFound("student"))?;
     let mut fields = Fields::new();
     let mut row = current.into_active_model();
-    if let Some(tz) = &changes.student_tz
-        && let Some(tz) = fields.take("input.studentTz", StudentTz::checked(tz))
-    {
-        row.student_tz = Set(tz.into_string());
-    }
-    if let Some(name) = &changes.first_name {
-        row.first_name = Set(fields.name("input.firstName", name));
-    }
-    if let Some(name) = &changes.last_name {
-        row.last_name = Set(fields.name("input.lastName", name));
-    }
-    if let Some(level) = fields.grade_level("input.gradeLevel", changes.grade_level) {
-        row.grade_level = Set(Some(level));
-    }
-    if let Some(class) = changes.class {
-        fields
-            .must_exist::<class::Entity>(tx, "input.classId", Some(class))
-            .await?;
-        row.class_id = Set(Some(class));
-    }
-    if changes.birth_date.is_some() {
-        row.birth_date = Set(changes.birth_date);
-    }
-    if changes.email.is_some() {
-        row.email = Set(fields.email("input.email", changes.email.as_deref()));
-    }
+    apply(tx, &mut fields, &mut row, &changes).await?;
     fields.done()?;
     row.updated_at = Set(Utc::now());
     let updated = tx.update(row).await.map_err(|e| match e {

@@ -4,15 +4,15 @@ use chrono::Utc;
 use entity::{enums, ids::SubjectId, subject, tenant::TenantTx};
 use sea_orm::{ActiveValue::Set, IntoActiveModel};
 
-use super::{
-    audit,
-    checks::{Fields, conflict_or_internal, remove, update_error},
-};
-use crate::{
-    error::{ApiError, ApiResult},
-    rules::clean_text,
-    tenant::Actor,
-};
+use super::audit;
+use super::checks::Fields;
+use super::checks::conflict_or_internal;
+use super::checks::remove;
+use super::checks::update_error;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::rules::clean_text;
+use crate::tenant::Actor;
 
 const CLASH: &str = "a subject with this name";
 

@@ -5,15 +5,12 @@ use chrono::NaiveDate;
 use entity::{academic_year, ids::*, term};
 use uuid::Uuid;
 
+use crate::error::ApiResult;
+use crate::graphql::context::loaders;
+use crate::graphql::limits;
+use crate::graphql::limits::nested;
 use crate::graphql::loaders::{first_of, one};
-use crate::{
-    error::ApiResult,
-    graphql::{
-        context::loaders,
-        limits::{self, nested},
-    },
-    services,
-};
+use crate::services;
 
 /// An academic year of the school.
 #[derive(Debug, Clone)]

@@ -6,16 +6,13 @@ use entity::{class, enrollment, enums, ids::*};
 use uuid::Uuid;
 
 use super::*;
+use crate::error::ApiResult;
+use crate::graphql::context::loaders;
+use crate::graphql::limits;
+use crate::graphql::limits::nested;
+use crate::graphql::loaders::load_error;
 use crate::graphql::loaders::{first_of, one};
-use crate::{
-    error::ApiResult,
-    graphql::{
-        context::loaders,
-        limits::{self, nested},
-        loaders::load_error,
-    },
-    services,
-};
+use crate::services;
 
 /// A class of the school: a homeroom or a scheduled class.
 #[derive(Debug, Clone)]

@@ -11,14 +11,20 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
-use crate::{
-    auth::Permission,
-    error::{ApiError, ApiResult},
-    graphql::context::scoped,
-    services::{
-        attendance, audit, calendar, classes, grades, guardians, records, staff, students, subjects,
-    },
-};
+use crate::auth::Permission;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::graphql::context::scoped;
+use crate::services::attendance;
+use crate::services::audit;
+use crate::services::calendar;
+use crate::services::classes;
+use crate::services::grades;
+use crate::services::guardians;
+use crate::services::records;
+use crate::services::staff;
+use crate::services::students;
+use crate::services::subjects;
 
 /// Commits the field's transaction and answers `value`.
 async fn commit<T>(tx: TenantTx, value: T) -> ApiResult<T> {

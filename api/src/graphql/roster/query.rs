@@ -2,23 +2,30 @@
 //! missing id and another school's id alike (`NOT_FOUND`).
 
 use async_graphql::{Context, Object};
-use entity::{
-    academic_year, attendance_record, class, enums::RecordStatus as DbStatus, grade, guardian,
-    ids::*, incident, student, subject, teacher, term,
-};
+use entity::academic_year;
+use entity::attendance_record;
+use entity::class;
+use entity::enums::RecordStatus as DbStatus;
+use entity::grade;
+use entity::guardian;
+use entity::ids::*;
+use entity::incident;
+use entity::student;
+use entity::subject;
+use entity::teacher;
+use entity::term;
 use sea_orm::{ColumnTrait, Condition, Order};
 use uuid::Uuid;
 
 use super::*;
-use crate::{
-    auth::Permission,
-    error::{ApiError, ApiResult},
-    graphql::{
-        context::scoped,
-        pagination::{Page, page},
-    },
-    rules::{StudentTz, clean_text},
-};
+use crate::auth::Permission;
+use crate::error::ApiError;
+use crate::error::ApiResult;
+use crate::graphql::context::scoped;
+use crate::graphql::pagination::Page;
+use crate::graphql::pagination::page;
+use crate::rules::StudentTz;
+use crate::rules::clean_text;
 
 /// Roster and record queries.
 #[derive(Debug, Default)]

@@ -5,15 +5,12 @@ use entity::teacher;
 use uuid::Uuid;
 
 use super::*;
-use crate::{
-    error::ApiResult,
-    graphql::{
-        context::loaders,
-        limits::{self, nested},
-        loaders::load_error,
-    },
-    services,
-};
+use crate::error::ApiResult;
+use crate::graphql::context::loaders;
+use crate::graphql::limits;
+use crate::graphql::limits::nested;
+use crate::graphql::loaders::load_error;
+use crate::services;
 
 /// A teacher of the school.
 #[derive(Debug, Clone)]

@@ -6,17 +6,16 @@ use entity::{ids::*, student};
 use uuid::Uuid;
 
 use super::*;
+use crate::auth::Permission;
+use crate::error::ApiResult;
+use crate::graphql::context::health_reads;
+use crate::graphql::context::loaders;
+use crate::graphql::context::require;
+use crate::graphql::limits;
+use crate::graphql::limits::nested;
+use crate::graphql::loaders::load_error;
 use crate::graphql::loaders::{first_of, one};
-use crate::{
-    auth::Permission,
-    error::ApiResult,
-    graphql::{
-        context::{health_reads, loaders, require},
-        limits::{self, nested},
-        loaders::load_error,
-    },
-    services,
-};
+use crate::services;
 
 /// A student of the school.
 #[derive(Debug, Clone)]
@@ -280,12 +279,12 @@ pub struct UpdateStudentInput {
     pub email: Option<String>,
 }
 
-impl From<CreateStudentInput> for services::students::NewStudent {
+impl From<CreateStudentInput> for services::students::StudentFields {
     fn from(input: CreateStudentInput) -> Self {
         Self {
-            student_tz: input.student_tz,
-            first_name: input.first_name,
-            last_name: input.last_name,
+            student_tz: Some(input.student_tz),
+            first_name: Some(input.first_name),
+            last_name: Some(input.last_name),
             grade_level: input.grade_level,
             class: input.class_id.map(ClassId),
             birth_date: input.birth_date,
@@ -295,7 +294,7 @@ impl From<CreateStudentInput> for services::students::NewStudent {
     }
 }
 
-impl From<UpdateStudentInput> for services::students::StudentChanges {
+impl From<UpdateStudentInput> for services::students::StudentFields {
     fn from(input: UpdateStudentInput) -> Self {
         Self {
             student_tz: input.student_tz,
@@ -305,6 +304,7 @@ impl From<UpdateStudentInput> for services::students::StudentChanges {
             class: input.class_id.map(ClassId),
             birth_date: input.birth_date,
             email: input.email,
+            external_id: None,
         }
     }
 }

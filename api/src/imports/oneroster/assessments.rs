@@ -2,18 +2,21 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{
-    assessment,
-    enums::{ClassKind, GradeCategory, RecordStatus},
-    ids::{AssessmentId, ClassId, SubjectId, TermId},
-};
+use entity::assessment;
+use entity::enums::ClassKind;
+use entity::enums::GradeCategory;
+use entity::ids::AssessmentId;
+use entity::ids::ClassId;
+use entity::ids::SubjectId;
+use entity::ids::TermId;
 use sea_orm::DbErr;
 
-use super::{
-    Run, Session,
-    index::{Index, external_id},
-    sheet::{Sheet, flag},
-};
+use super::Run;
+use super::Session;
+use super::index::Index;
+use super::index::record;
+use super::sheet::Sheet;
+use super::sheet::flag;
 use crate::imports::{RowAction, parse, table::header_key};
 
 /// A line item: (assessment, subject, term, class, category, max score).
@@ -219,14 +222,7 @@ impl LineItems<'_> {
         let category = category
             .or(current.map(|c| c.category))
             .unwrap_or(GradeCategory::Exam);
-        let id = current.map_or_else(AssessmentId::generate, |c| c.id);
-        let next = assessment::Model {
-            school_id: run.tx.school_id(),
-            id,
-            created_at: current.map_or(now, |c| c.created_at),
-            updated_at: current.map_or(now, |c| c.updated_at),
-            external_id: external_id(current, &sourced),
-            status: RecordStatus::Active,
+        let next = record!(assessment::Model, AssessmentId, current, (run.tx.school_id(), now, &sourced), {
             subject_id: subject,
             term_id: term,
             class_id,
@@ -234,7 +230,8 @@ impl LineItems<'_> {
             category,
             max_score,
             assessment_date: date,
-        };
+        });
+        let id = next.id;
         let action = run
             .plan
             .assessments

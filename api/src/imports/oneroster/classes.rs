@@ -2,18 +2,18 @@
 
 use std::collections::HashMap;
 
-use entity::{
-    class,
-    enums::{ClassKind, RecordStatus},
-    ids::ClassId,
-};
+use entity::class;
+use entity::enums::ClassKind;
+use entity::ids::ClassId;
 use sea_orm::DbErr;
 
-use super::{
-    Run, Session,
-    index::{Index, external_id},
-    sheet::{Sheet, grade_level, list},
-};
+use super::Run;
+use super::Session;
+use super::index::Index;
+use super::index::record;
+use super::sheet::Sheet;
+use super::sheet::grade_level;
+use super::sheet::list;
 use crate::imports::{RowAction, table::header_key};
 
 /// The classes file while it is checked, with the school's classes.
@@ -139,20 +139,14 @@ impl Classes<'_> {
         ) else {
             return;
         };
-        let id = current.map_or_else(ClassId::generate, |c| c.id);
-        let next = class::Model {
-            school_id: run.tx.school_id(),
-            id,
-            created_at: current.map_or(now, |c| c.created_at),
-            updated_at: current.map_or(now, |c| c.updated_at),
-            external_id: external_id(current, &sourced),
-            status: RecordStatus::Active,
+        let next = record!(class::Model, ClassId, current, (run.tx.school_id(), now, &sourced), {
             academic_year_id: year,
             name,
             kind,
             grade_level: grade,
             subject_id: subject,
-        };
+        });
+        let id = next.id;
         let action = run
             .plan
             .classes

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use entity::{enums::RecordStatus, ids::SubjectId, subject};
 use sea_orm::DbErr;
 
-use super::{
-    HOMEROOM_COURSE, Run,
-    index::{Index, external_id},
-    sheet::{Sheet, flag},
-};
+use super::HOMEROOM_COURSE;
+use super::Run;
+use super::index::Index;
+use super::index::external_id;
+use super::sheet::Sheet;
+use super::sheet::flag;
 use crate::imports::{RowAction, table::header_key};
 
 /// Courses → subjects (our homeroom course is no subject).

@@ -2,18 +2,18 @@
 
 use std::collections::HashMap;
 
-use entity::{
-    class_teacher, enrollment,
-    enums::RecordStatus,
-    ids::{ClassId, ClassTeacherId, EnrollmentId},
-};
+use entity::class_teacher;
+use entity::enrollment;
+use entity::enums::RecordStatus;
+use entity::ids::ClassId;
+use entity::ids::ClassTeacherId;
+use entity::ids::EnrollmentId;
 use sea_orm::DbErr;
 
-use super::{
-    Run,
-    index::{Index, external_id},
-    sheet::Sheet,
-};
+use super::Run;
+use super::index::Index;
+use super::index::external_id;
+use super::sheet::Sheet;
 use crate::imports::RowAction;
 
 /// The enrollments file while it is checked, with the school's enrollments and class teachers.

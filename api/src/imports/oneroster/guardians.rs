@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use entity::{
-    guardian,
-    ids::{GuardianId, StudentGuardianId, StudentId},
-    student_guardian,
-};
+use entity::guardian;
+use entity::ids::GuardianId;
+use entity::ids::StudentGuardianId;
+use entity::ids::StudentId;
+use entity::student_guardian;
 use sea_orm::DbErr;
 
 use super::{Run, index::Index, sheet::Sheet};

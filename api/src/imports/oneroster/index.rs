@@ -4,13 +4,19 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{
-    academic_year, assessment, class, enrollment,
-    enums::RecordStatus,
-    grade, guardian, student, subject, teacher,
-    tenant::{TenantScoped, TenantTx},
-    term,
-};
+use entity::academic_year;
+use entity::assessment;
+use entity::class;
+use entity::enrollment;
+use entity::enums::RecordStatus;
+use entity::grade;
+use entity::guardian;
+use entity::student;
+use entity::subject;
+use entity::teacher;
+use entity::tenant::TenantScoped;
+use entity::tenant::TenantTx;
+use entity::term;
 use sea_orm::{ActiveModelBehavior, ActiveModelTrait, DbErr, EntityTrait, IntoActiveModel};
 
 use crate::imports::RowAction;
@@ -197,3 +203,20 @@ impl<M: Record> Changes<M> {
         }
     }
 }
+
+/// A row's record of `$model`: id, timestamps and external id kept from the `current` record
+/// when there is one and new otherwise, status ACTIVE, then the row's own fields.
+macro_rules! record {
+    ($module:ident::$model:ident, $id:ty, $current:expr, ($school:expr, $now:expr, $sourced:expr), { $($rest:tt)* }) => {
+        $module::$model {
+            school_id: $school,
+            id: $current.map_or_else(<$id>::generate, |c| c.id),
+            created_at: $current.map_or($now, |c| c.created_at),
+            updated_at: $current.map_or($now, |c| c.updated_at),
+            external_id: $crate::imports::oneroster::index::external_id($current, $sourced),
+            status: entity::enums::RecordStatus::Active,
+            $($rest)*
+        }
+    };
+}
+pub(super) use record;

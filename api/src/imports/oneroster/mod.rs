@@ -32,21 +32,35 @@ mod users;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{
-    academic_year, assessment, class, class_teacher, enrollment, enums::ClassKind, grade, guardian,
-    ids::*, student, student_guardian, subject, teacher, tenant::TenantTx, term,
-};
+use entity::academic_year;
+use entity::assessment;
+use entity::class;
+use entity::class_teacher;
+use entity::enrollment;
+use entity::enums::ClassKind;
+use entity::grade;
+use entity::guardian;
+use entity::ids::*;
+use entity::student;
+use entity::student_guardian;
+use entity::subject;
+use entity::teacher;
+use entity::tenant::TenantTx;
+use entity::term;
 use sea_orm::DbErr;
 
-use self::{
-    index::{Changes, apply},
-    sheet::Sheet,
-};
-use super::{
-    Outcome, Problems, RowAction,
-    package::{self, Processing},
-    table::{self, FileError, Spec, Table},
-};
+use self::index::Changes;
+use self::index::apply;
+use self::sheet::Sheet;
+use super::Outcome;
+use super::Problems;
+use super::RowAction;
+use super::package;
+use super::package::Processing;
+use super::table;
+use super::table::FileError;
+use super::table::Spec;
+use super::table::Table;
 
 /// Our namespace for extension columns (`metadata.sds.<field>`).
 pub const NS: &str = "metadata.sds.";

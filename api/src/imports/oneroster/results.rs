@@ -2,19 +2,21 @@
 
 use std::collections::HashMap;
 
-use entity::{
-    enums::{GradeCategory, RecordStatus},
-    grade,
-    ids::{ClassId, GradeId, StudentId, TeacherId},
-};
+use entity::enums::GradeCategory;
+use entity::enums::RecordStatus;
+use entity::grade;
+use entity::ids::ClassId;
+use entity::ids::GradeId;
+use entity::ids::StudentId;
+use entity::ids::TeacherId;
 use sea_orm::DbErr;
 
-use super::{
-    Run,
-    assessments::Items,
-    index::{Index, external_id},
-    sheet::{Sheet, flag},
-};
+use super::Run;
+use super::assessments::Items;
+use super::index::Index;
+use super::index::external_id;
+use super::sheet::Sheet;
+use super::sheet::flag;
 use crate::imports::{RowAction, parse};
 
 /// The results file while it is checked, with the school's grades and the package's line items.

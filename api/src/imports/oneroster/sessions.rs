@@ -2,19 +2,18 @@
 
 use std::collections::HashMap;
 
-use entity::{
-    academic_year,
-    enums::RecordStatus,
-    ids::{AcademicYearId, TermId},
-    term,
-};
+use entity::academic_year;
+use entity::ids::AcademicYearId;
+use entity::ids::TermId;
+use entity::term;
 use sea_orm::DbErr;
 
-use super::{
-    Run, Session,
-    index::{Index, external_id},
-    sheet::{Sheet, flag},
-};
+use super::Run;
+use super::Session;
+use super::index::Index;
+use super::index::record;
+use super::sheet::Sheet;
+use super::sheet::flag;
 use crate::imports::{parse, table::header_key};
 
 /// The academic sessions file while it is checked, with the school's years and terms.
@@ -137,19 +136,13 @@ impl Sessions<'_> {
             .sheet
             .field("metadata.sds.isCurrent", i)
             .map_or(current.is_some_and(|c| c.is_current), flag);
-        let id = current.map_or_else(AcademicYearId::generate, |c| c.id);
-        let next = academic_year::Model {
-            school_id: run.tx.school_id(),
-            id,
-            created_at: current.map_or(now, |c| c.created_at),
-            updated_at: current.map_or(now, |c| c.updated_at),
-            external_id: external_id(current, &sourced),
-            status: RecordStatus::Active,
+        let next = record!(academic_year::Model, AcademicYearId, current, (run.tx.school_id(), now, &sourced), {
             name,
             start_date: start,
             end_date: end,
             is_current,
-        };
+        });
+        let id = next.id;
         if is_current {
             self.current_years.push(id);
         }
@@ -269,19 +262,13 @@ impl Sessions<'_> {
         ) else {
             return;
         };
-        let id = current.map_or_else(TermId::generate, |c| c.id);
-        let next = term::Model {
-            school_id: run.tx.school_id(),
-            id,
-            created_at: current.map_or(now, |c| c.created_at),
-            updated_at: current.map_or(now, |c| c.updated_at),
-            external_id: external_id(current, &sourced),
-            status: RecordStatus::Active,
+        let next = record!(term::Model, TermId, current, (run.tx.school_id(), now, &sourced), {
             academic_year_id: year,
             name,
             start_date: start,
             end_date: end,
-        };
+        });
+        let id = next.id;
         let action = run.plan.terms.decide(current, next, |m| m.updated_at = now);
         run.sessions.insert(sourced, Session::Term(id, year));
         self.sheet.act(i, action);

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::{Source, index::Index};
-use crate::imports::{
-    Problems, RowAction,
-    package::Processing,
-    parse,
-    table::{Table, header_key},
-};
+use crate::imports::Problems;
+use crate::imports::RowAction;
+use crate::imports::package::Processing;
+use crate::imports::parse;
+use crate::imports::table::Table;
+use crate::imports::table::header_key;
 
 /// One file's rows while they are checked: what each row will do and what is wrong with it.
 pub(super) struct Sheet<'a> {

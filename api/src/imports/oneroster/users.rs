@@ -4,24 +4,30 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use entity::{
-    enums::{ClassKind, RecordStatus},
-    guardian,
-    ids::{ClassId, GuardianId, StudentId, TeacherId},
-    student, teacher,
-};
+use entity::enums::ClassKind;
+use entity::guardian;
+use entity::ids::ClassId;
+use entity::ids::GuardianId;
+use entity::ids::StudentId;
+use entity::ids::TeacherId;
+use entity::student;
+use entity::teacher;
 use sea_orm::DbErr;
 
-use super::{
-    Run, Source,
-    guardians::{Agents, Pending},
-    index::{Index, external_id},
-    sheet::{Sheet, grade_level, list, user_ids},
-};
-use crate::{
-    imports::{RowAction, parse},
-    rules::{Email, StudentTz},
-};
+use super::Run;
+use super::Source;
+use super::guardians::Agents;
+use super::guardians::Pending;
+use super::index::Index;
+use super::index::record;
+use super::sheet::Sheet;
+use super::sheet::grade_level;
+use super::sheet::list;
+use super::sheet::user_ids;
+use crate::imports::RowAction;
+use crate::imports::parse;
+use crate::rules::Email;
+use crate::rules::StudentTz;
 
 /// A student's birth date and sex cells (each `None` when demographics.csv lacks the column).
 type Demographics<'a> = (Option<Option<&'a str>>, Option<Option<&'a str>>);
@@ -350,14 +356,7 @@ impl Users<'_> {
         else {
             return;
         };
-        let id = current.map_or_else(StudentId::generate, |c| c.id);
-        let next = student::Model {
-            school_id: run.tx.school_id(),
-            id,
-            created_at: current.map_or(now, |c| c.created_at),
-            updated_at: current.map_or(now, |c| c.updated_at),
-            external_id: external_id(current, &sourced),
-            status: RecordStatus::Active,
+        let next = record!(student::Model, StudentId, current, (run.tx.school_id(), now, &sourced), {
             student_tz: tz,
             first_name,
             last_name,
@@ -366,7 +365,8 @@ impl Users<'_> {
             birth_date,
             gender,
             email: email.unwrap_or_else(|| current.and_then(|c| c.email.clone())),
-        };
+        });
+        let id = next.id;
         let action = run
             .plan
             .students
@@ -400,19 +400,13 @@ impl Users<'_> {
         let Ok(current) = self.teachers.find(&sourced, None) else {
             return;
         };
-        let id = current.map_or_else(TeacherId::generate, |c| c.id);
-        let next = teacher::Model {
-            school_id: run.tx.school_id(),
-            id,
-            created_at: current.map_or(now, |c| c.created_at),
-            updated_at: current.map_or(now, |c| c.updated_at),
-            external_id: external_id(current, &sourced),
-            status: RecordStatus::Active,
+        let next = record!(teacher::Model, TeacherId, current, (run.tx.school_id(), now, &sourced), {
             first_name,
             last_name,
             email: email.unwrap_or_else(|| current.and_then(|c| c.email.clone())),
             phone: phone.unwrap_or_else(|| current.and_then(|c| c.phone.clone())),
-        };
+        });
+        let id = next.id;
         let action = run
             .plan
             .teachers
@@ -445,24 +439,18 @@ impl Users<'_> {
             );
             return;
         };
-        let id = current.map_or_else(GuardianId::generate, |c| c.id);
-        let next = guardian::Model {
-            school_id: run.tx.school_id(),
-            id,
-            created_at: current.map_or(now, |c| c.created_at),
-            updated_at: current.map_or(now, |c| c.updated_at),
-            external_id: external_id(current, &sourced),
-            status: RecordStatus::Active,
+        let next = record!(guardian::Model, GuardianId, current, (run.tx.school_id(), now, &sourced), {
             first_name,
             last_name,
             guardian_tz: if self.sheet.has("userIds") {
-                tz
+            tz
             } else {
-                current.and_then(|c| c.guardian_tz.clone())
+            current.and_then(|c| c.guardian_tz.clone())
             },
             phone: phone.unwrap_or_else(|| current.and_then(|c| c.phone.clone())),
             email: email.unwrap_or_else(|| current.and_then(|c| c.email.clone())),
-        };
+        });
+        let id = next.id;
         let action = run
             .plan
             .guardians
