@@ -20,26 +20,10 @@ use super::table::header_key;
 /// The columns of an attendance file.
 pub const COLUMNS: &[Spec] = &[
     super::STUDENT_TZ,
-    Spec {
-        name: "date",
-        required: true,
-        aliases: &["תאריך", "day"],
-    },
-    Spec {
-        name: "status",
-        required: true,
-        aliases: &["נוכחות", "סטטוס", "attendance"],
-    },
-    Spec {
-        name: "period",
-        required: false,
-        aliases: &["שעה", "שיעור", "lesson"],
-    },
-    Spec {
-        name: "note",
-        required: false,
-        aliases: &["הערה", "comment"],
-    },
+    Spec::required("date", &["תאריך", "day"]),
+    Spec::required("status", &["נוכחות", "סטטוס", "attendance"]),
+    Spec::optional("period", &["שעה", "שיעור", "lesson"]),
+    Spec::optional("note", &["הערה", "comment"]),
 ];
 
 /// A status in English or Hebrew.
@@ -173,12 +157,13 @@ fn check_row(
 }
 
 /// Validates every row of `table`, then writes the valid ones when `write` says so.
-pub async fn import(
-    tx: &TenantTx,
-    table: &Table,
-    write: impl Fn(&Problems) -> bool,
-    progress: &super::Progress<'_>,
-) -> Result<(Outcome, bool), DbErr> {
+pub async fn import(job: super::Job<'_>) -> Result<(Outcome, bool), DbErr> {
+    let super::Job {
+        tx,
+        table,
+        write,
+        progress,
+    } = job;
     let students: HashMap<String, StudentId> = tx
         .all(tx.find::<student::Entity>())
         .await?

@@ -29,46 +29,17 @@ use crate::rules::{self, MaxScore};
 /// The columns of a grades file.
 pub const COLUMNS: &[Spec] = &[
     super::STUDENT_TZ,
-    Spec {
-        name: "subject",
-        required: true,
-        aliases: &["מקצוע", "subject_name", "course"],
-    },
-    Spec {
-        name: "term",
-        required: true,
-        aliases: &["מחצית", "סמסטר", "תקופה", "term_name"],
-    },
-    Spec {
-        name: "score",
-        required: true,
-        aliases: &["ציון", "grade", "mark"],
-    },
-    Spec {
-        name: "max_score",
-        required: false,
-        aliases: &["ציון מרבי", "out_of"],
-    },
-    Spec {
-        name: "date",
-        required: true,
-        aliases: &["תאריך", "graded_on", "score_date"],
-    },
-    Spec {
-        name: "category",
-        required: false,
-        aliases: &["סוג", "type"],
-    },
-    Spec {
-        name: "assessment",
-        required: false,
-        aliases: &["מטלה", "מבחן", "assessment_title", "line_item"],
-    },
-    Spec {
-        name: "comment",
-        required: false,
-        aliases: &["הערה", "note"],
-    },
+    Spec::required("subject", &["מקצוע", "subject_name", "course"]),
+    Spec::required("term", &["מחצית", "סמסטר", "תקופה", "term_name"]),
+    Spec::required("score", &["ציון", "grade", "mark"]),
+    Spec::optional("max_score", &["ציון מרבי", "out_of"]),
+    Spec::required("date", &["תאריך", "graded_on", "score_date"]),
+    Spec::optional("category", &["סוג", "type"]),
+    Spec::optional(
+        "assessment",
+        &["מטלה", "מבחן", "assessment_title", "line_item"],
+    ),
+    Spec::optional("comment", &["הערה", "note"]),
     super::EXTERNAL_ID,
 ];
 
@@ -368,12 +339,13 @@ fn check_row(
 }
 
 /// Validates every row of `table`, then writes the valid ones when `write` says so.
-pub async fn import(
-    tx: &TenantTx,
-    table: &Table,
-    write: impl Fn(&Problems) -> bool,
-    progress: &super::Progress<'_>,
-) -> Result<(Outcome, bool), DbErr> {
+pub async fn import(job: super::Job<'_>) -> Result<(Outcome, bool), DbErr> {
+    let super::Job {
+        tx,
+        table,
+        write,
+        progress,
+    } = job;
     tracing::debug!("grades: loading the school's records");
     let known = Known::load(tx).await?;
     let existing = known.grades(tx, table).await?;

@@ -37,6 +37,28 @@ pub const STUDENT_TZ: table::Spec = table::Spec {
     ],
 };
 
+/// What an importer works with: the school's transaction, the file, whether to write given
+/// the problems found, and where to report progress.
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    /// The school's transaction.
+    pub tx: &'a TenantTx,
+    /// The file, read.
+    pub table: &'a table::Table,
+    /// Whether to write, once every row is checked.
+    pub write: &'a (dyn Fn(&Problems) -> bool + Sync),
+    /// Where rows written are counted.
+    pub progress: &'a Progress<'a>,
+}
+
+impl std::fmt::Debug for Job<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("rows", &self.table.height())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The column of a record's id in the school's source system (OneRoster `sourcedId`).
 pub const EXTERNAL_ID: table::Spec = table::Spec {
     name: "external_id",

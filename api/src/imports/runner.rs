@@ -399,10 +399,16 @@ pub(crate) async fn import(
     let write = |problems: &Problems| {
         !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
     };
+    let job = Job {
+        tx: &tx,
+        table: &table,
+        write: &write,
+        progress,
+    };
     let (outcome, written) = match kind {
-        ImportKind::Students => students::import(&tx, &table, write, progress).await?,
-        ImportKind::Grades => grades::import(&tx, &table, write, progress).await?,
-        ImportKind::Attendance => attendance::import(&tx, &table, write, progress).await?,
+        ImportKind::Students => students::import(job).await?,
+        ImportKind::Grades => grades::import(job).await?,
+        ImportKind::Attendance => attendance::import(job).await?,
         ImportKind::OneRoster => (Outcome::default(), false),
     };
     tracing::info!(

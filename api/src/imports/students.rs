@@ -13,36 +13,12 @@ use crate::rules::{Email, GradeLevel, Name, StudentTz};
 /// The columns of a students file.
 pub const COLUMNS: &[Spec] = &[
     super::STUDENT_TZ,
-    Spec {
-        name: "first_name",
-        required: true,
-        aliases: &["שם פרטי", "given_name", "givenName"],
-    },
-    Spec {
-        name: "last_name",
-        required: true,
-        aliases: &["שם משפחה", "family_name", "familyName"],
-    },
-    Spec {
-        name: "grade_level",
-        required: false,
-        aliases: &["שכבה", "grade"],
-    },
-    Spec {
-        name: "class",
-        required: false,
-        aliases: &["כיתה", "class_name", "homeroom"],
-    },
-    Spec {
-        name: "birth_date",
-        required: false,
-        aliases: &["תאריך לידה", "birthdate", "date_of_birth"],
-    },
-    Spec {
-        name: "email",
-        required: false,
-        aliases: &["דוא\"ל", "דואל", "אימייל", "e-mail"],
-    },
+    Spec::required("first_name", &["שם פרטי", "given_name", "givenName"]),
+    Spec::required("last_name", &["שם משפחה", "family_name", "familyName"]),
+    Spec::optional("grade_level", &["שכבה", "grade"]),
+    Spec::optional("class", &["כיתה", "class_name", "homeroom"]),
+    Spec::optional("birth_date", &["תאריך לידה", "birthdate", "date_of_birth"]),
+    Spec::optional("email", &["דוא\"ל", "דואל", "אימייל", "e-mail"]),
     super::EXTERNAL_ID,
 ];
 
@@ -240,12 +216,13 @@ fn target<'a>(
 }
 
 /// Validates every row of `table`, then writes the valid ones when `write` says so.
-pub async fn import(
-    tx: &TenantTx,
-    table: &Table,
-    write: impl Fn(&Problems) -> bool,
-    progress: &super::Progress<'_>,
-) -> Result<(Outcome, bool), DbErr> {
+pub async fn import(job: super::Job<'_>) -> Result<(Outcome, bool), DbErr> {
+    let super::Job {
+        tx,
+        table,
+        write,
+        progress,
+    } = job;
     let all = tx.all(tx.find::<student::Entity>()).await?;
     let existing = Existing {
         by_tz: all.iter().map(|s| (s.student_tz.as_str(), s)).collect(),

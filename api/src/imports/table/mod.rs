@@ -53,6 +53,26 @@ pub struct Spec {
     pub aliases: &'static [&'static str],
 }
 
+impl Spec {
+    /// A required column and its other headers.
+    pub const fn required(name: &'static str, aliases: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            required: true,
+            aliases,
+        }
+    }
+
+    /// An optional column and its other headers.
+    pub const fn optional(name: &'static str, aliases: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            required: false,
+            aliases,
+        }
+    }
+}
+
 /// A file read into text columns named by our column names, in file order; row `i` of the frame
 /// is line `i + 2` of the file (after the header).
 #[derive(Debug)]
