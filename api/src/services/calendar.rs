@@ -11,6 +11,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
 
 use super::audit;
 use super::checks::Fields;
+use super::checks::change;
 use super::checks::conflict_or_internal;
 use super::checks::removal_error;
 use super::checks::remove;
@@ -144,59 +145,45 @@ pub async fn update_year(
     id: AcademicYearId,
     changes: YearChanges,
 ) -> ApiResult<academic_year::Model> {
-    let current = tx
-        .get::<academic_year::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound("academic year"))?;
-    let mut fields = Fields::new();
-    let start = changes.start_date.unwrap_or(current.start_date);
-    let end = changes.end_date.unwrap_or(current.end_date);
-    fields.date_range("input.endDate", start, end);
-    let terms = tx
-        .all(
-            tx.find::<term::Entity>()
-                .filter(term::Column::AcademicYearId.eq(current.id)),
-        )
-        .await?;
-    if let Some(outside) = terms
-        .iter()
-        .find(|t| t.start_date < start || t.end_date > end)
-    {
-        fields.push(
-            if outside.start_date < start {
-                "input.startDate"
-            } else {
-                "input.endDate"
-            },
-            format!("term {} would fall outside the year", outside.name),
-        );
-    }
-    let mut row = current.into_active_model();
-    if let Some(name) = &changes.name {
-        row.name = Set(fields.name("input.name", name));
-    }
-    fields.done()?;
-    row.start_date = Set(start);
-    row.end_date = Set(end);
-    if let Some(is_current) = changes.is_current {
-        row.is_current = Set(is_current);
-    }
-    row.updated_at = Set(Utc::now());
-    let updated =
-        tx.update(row)
-            .await
-            .map_err(update_error("academic year", "input.name", YEAR_CLASH))?;
+    let apply = async |fields: &mut Fields, row: &mut academic_year::ActiveModel| {
+        let start = changes.start_date.unwrap_or(*row.start_date.as_ref());
+        let end = changes.end_date.unwrap_or(*row.end_date.as_ref());
+        fields.date_range("input.endDate", start, end);
+        let terms = tx
+            .all(
+                tx.find::<term::Entity>()
+                    .filter(term::Column::AcademicYearId.eq(id)),
+            )
+            .await?;
+        if let Some(outside) = terms
+            .iter()
+            .find(|t| t.start_date < start || t.end_date > end)
+        {
+            fields.push(
+                if outside.start_date < start {
+                    "input.startDate"
+                } else {
+                    "input.endDate"
+                },
+                format!("term {} would fall outside the year", outside.name),
+            );
+        }
+        if let Some(name) = &changes.name {
+            row.name = Set(fields.name("input.name", name));
+        }
+        row.start_date = Set(start);
+        row.end_date = Set(end);
+        if let Some(is_current) = changes.is_current {
+            row.is_current = Set(is_current);
+        }
+        Ok(())
+    };
+    let refused = update_error("academic year", "input.name", YEAR_CLASH);
+    let what = (id, "academic_year", "academic year");
+    let updated = change(tx, actor, what, apply, refused).await?;
     if changes.is_current == Some(true) {
         clear_current_year(tx, updated.id).await?;
     }
-    audited(
-        tx,
-        actor,
-        "academic_year.update",
-        "academic_year",
-        updated.id,
-    )
-    .await?;
     Ok(updated)
 }
 
@@ -258,32 +245,23 @@ pub async fn update_term(
     id: TermId,
     changes: TermChanges,
 ) -> ApiResult<term::Model> {
-    let current = tx
-        .get::<term::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound("term"))?;
-    let year = tx
-        .get::<academic_year::Entity>(current.academic_year_id)
-        .await?
-        .ok_or(ApiError::NotFound("term"))?;
-    let mut fields = Fields::new();
-    let start = changes.start_date.unwrap_or(current.start_date);
-    let end = changes.end_date.unwrap_or(current.end_date);
-    inside_year(&mut fields, Some(&year), start, end);
-    let mut row = current.into_active_model();
-    if let Some(name) = &changes.name {
-        row.name = Set(fields.name("input.name", name));
-    }
-    fields.done()?;
-    row.start_date = Set(start);
-    row.end_date = Set(end);
-    row.updated_at = Set(Utc::now());
-    let updated = tx
-        .update(row)
-        .await
-        .map_err(update_error("term", "input.name", TERM_CLASH))?;
-    audited(tx, actor, "term.update", "term", updated.id).await?;
-    Ok(updated)
+    let apply = async |fields: &mut Fields, row: &mut term::ActiveModel| {
+        let year = tx
+            .get::<academic_year::Entity>(*row.academic_year_id.as_ref())
+            .await?
+            .ok_or(ApiError::NotFound("term"))?;
+        let start = changes.start_date.unwrap_or(*row.start_date.as_ref());
+        let end = changes.end_date.unwrap_or(*row.end_date.as_ref());
+        inside_year(fields, Some(&year), start, end);
+        if let Some(name) = &changes.name {
+            row.name = Set(fields.name("input.name", name));
+        }
+        row.start_date = Set(start);
+        row.end_date = Set(end);
+        Ok(())
+    };
+    let refused = update_error("term", "input.name", TERM_CLASH);
+    change(tx, actor, (id, "term", "term"), apply, refused).await
 }
 
 /// Removes a term that no grade or assessment refers to.

@@ -239,3 +239,62 @@ where
     .await?;
     Ok(())
 }
+
+/// A row with a last-changed time.
+pub trait Stamped {
+    /// Sets the last-changed time.
+    fn stamp(&mut self, at: chrono::DateTime<chrono::Utc>);
+}
+
+macro_rules! stamped {
+    ($($module:ident),*) => {$(
+        impl Stamped for entity::$module::ActiveModel {
+            fn stamp(&mut self, at: chrono::DateTime<chrono::Utc>) {
+                self.updated_at = sea_orm::ActiveValue::Set(at);
+            }
+        }
+    )*};
+}
+
+stamped!(
+    student,
+    teacher,
+    subject,
+    class,
+    term,
+    academic_year,
+    guardian
+);
+
+/// What every change to one record does: read it (another school's id reads as missing), let
+/// `apply` check the input onto it (every bad field listed at once), stamp and write it (a
+/// refusal answered by `refused`), and write the audit entry `{kind}.update`.
+pub async fn change<A>(
+    tx: &TenantTx,
+    actor: &crate::tenant::Actor,
+    (id, kind, what): (<A::Entity as TenantScoped>::Id, &'static str, &'static str),
+    apply: impl AsyncFnOnce(&mut Fields, &mut A) -> ApiResult<()>,
+    refused: impl Fn(TenantError) -> ApiError,
+) -> ApiResult<<A::Entity as sea_orm::EntityTrait>::Model>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send + Stamped,
+    A::Entity: TenantScoped,
+    <A::Entity as TenantScoped>::Id: Into<uuid::Uuid>,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::IntoActiveModel;
+    let current = tx
+        .get::<A::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound(what))?;
+    let mut fields = Fields::new();
+    let mut row = current.into_active_model();
+    apply(&mut fields, &mut row).await?;
+    fields.done()?;
+    row.stamp(chrono::Utc::now());
+    let updated = tx.update(row).await.map_err(refused)?;
+    let action = format!("{kind}.update");
+    let entry = super::audit::Entry::new(&action).on(kind, id);
+    super::audit::write(tx, Some(actor), entry).await?;
+    Ok(updated)
+}

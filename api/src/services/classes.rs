@@ -22,6 +22,7 @@ use serde_json::json;
 
 use super::audit;
 use super::checks::Fields;
+use super::checks::change;
 use super::checks::conflict_or_internal;
 use super::checks::removal_error;
 use super::checks::remove;
@@ -148,35 +149,21 @@ pub async fn update(
     id: ClassId,
     changes: ClassChanges,
 ) -> ApiResult<class::Model> {
-    let current = tx
-        .get::<class::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound("class"))?;
-    let mut fields = Fields::new();
-    let mut row = current.into_active_model();
-    if let Some(name) = &changes.name {
-        row.name = Set(fields.name("input.name", name));
-    }
-    if let Some(level) = fields.grade_level("input.gradeLevel", changes.grade_level) {
-        row.grade_level = Set(Some(level));
-    }
-    teachers_exist(
-        tx,
-        &mut fields,
-        changes.teachers.as_deref().unwrap_or_default(),
-    )
-    .await?;
-    fields.done()?;
-    row.updated_at = Set(Utc::now());
-    let updated = tx
-        .update(row)
-        .await
-        .map_err(update_error("class", "input.name", CLASH))?;
+    let apply = async |fields: &mut Fields, row: &mut class::ActiveModel| {
+        if let Some(name) = &changes.name {
+            row.name = Set(fields.name("input.name", name));
+        }
+        if let Some(level) = fields.grade_level("input.gradeLevel", changes.grade_level) {
+            row.grade_level = Set(Some(level));
+        }
+        let teachers = changes.teachers.as_deref().unwrap_or_default();
+        teachers_exist(tx, fields, teachers).await
+    };
+    let refused = update_error("class", "input.name", CLASH);
+    let updated = change(tx, actor, (id, "class", "class"), apply, refused).await?;
     if let Some(teachers) = &changes.teachers {
         set_teachers(tx, updated.id, teachers).await?;
     }
-    let entry = audit::Entry::new("class.update").on("class", updated.id);
-    audit::write(tx, Some(actor), entry).await?;
     Ok(updated)
 }
 

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::audit;
 use super::checks::Fields;
+use super::checks::change;
 use super::checks::removal_error;
 use crate::error::ApiError;
 use crate::error::ApiResult;
@@ -190,42 +191,38 @@ pub async fn update(
     id: GuardianId,
     changes: GuardianChanges,
 ) -> ApiResult<guardian::Model> {
-    let current = tx
-        .get::<guardian::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound("guardian"))?;
-    let mut fields = Fields::new();
-    let mut row = current.into_active_model();
-    if let Some(name) = &changes.first_name {
-        row.first_name = Set(fields.name("input.firstName", name));
-    }
-    if let Some(name) = &changes.last_name {
-        row.last_name = Set(fields.name("input.lastName", name));
-    }
-    if let Some(tz) = &changes.guardian_tz {
-        row.guardian_tz = Set(fields.optional_tz("input.guardianTz", tz));
-    }
-    if let Some(phone) = &changes.phone {
-        row.phone = Set(clean_text(phone));
-    }
-    if changes.email.is_some() {
-        row.email = Set(fields.email("input.email", changes.email.as_deref()));
-    }
-    if let Some(students) = &changes.students {
-        if students.is_empty() {
-            fields.push(
-                "input.studentIds",
-                "a guardian belongs to at least one student",
-            );
+    let apply = async |fields: &mut Fields, row: &mut guardian::ActiveModel| {
+        if let Some(name) = &changes.first_name {
+            row.first_name = Set(fields.name("input.firstName", name));
         }
-        fields
-            .students_exist(tx, ("input.studentIds", ""), students, "appears twice")
-            .await?;
-    }
-    fields.done()?;
+        if let Some(name) = &changes.last_name {
+            row.last_name = Set(fields.name("input.lastName", name));
+        }
+        if let Some(tz) = &changes.guardian_tz {
+            row.guardian_tz = Set(fields.optional_tz("input.guardianTz", tz));
+        }
+        if let Some(phone) = &changes.phone {
+            row.phone = Set(clean_text(phone));
+        }
+        if changes.email.is_some() {
+            row.email = Set(fields.email("input.email", changes.email.as_deref()));
+        }
+        if let Some(students) = &changes.students {
+            if students.is_empty() {
+                fields.push(
+                    "input.studentIds",
+                    "a guardian belongs to at least one student",
+                );
+            }
+            fields
+                .students_exist(tx, ("input.studentIds", ""), students, "appears twice")
+                .await?;
+        }
+        Ok(())
+    };
+    let refused = removal_error("guardian");
+    let updated = change(tx, actor, (id, "guardian", "guardian"), apply, refused).await?;
     let now = Utc::now();
-    row.updated_at = Set(now);
-    let updated = tx.update(row).await.map_err(removal_error("guardian"))?;
     let relationship = changes.relationship.as_deref().map(clean_text);
     if let Some(students) = &changes.students {
         relink(
@@ -245,12 +242,6 @@ pub async fn update(
             tx.update(link).await.map_err(removal_error("guardian"))?;
         }
     }
-    let students: Vec<StudentId> = links(tx, updated.id)
-        .await?
-        .into_iter()
-        .map(|l| l.student_id)
-        .collect();
-    audited(tx, actor, "guardian.update", updated.id, &students).await?;
     Ok(updated)
 }
 

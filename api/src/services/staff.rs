@@ -2,10 +2,11 @@
 
 use chrono::Utc;
 use entity::{class_teacher, enums, ids::TeacherId, teacher, tenant::TenantTx};
-use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, ColumnTrait};
 
 use super::audit;
 use super::checks::Fields;
+use super::checks::change;
 use super::checks::removal_error;
 use super::checks::remove;
 use crate::error::ApiError;
@@ -76,19 +77,12 @@ pub async fn update(
     id: TeacherId,
     changes: TeacherFields,
 ) -> ApiResult<teacher::Model> {
-    let current = tx
-        .get::<teacher::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound("teacher"))?;
-    let mut fields = Fields::new();
-    let mut row = current.into_active_model();
-    apply(&mut fields, &mut row, &changes);
-    fields.done()?;
-    row.updated_at = Set(Utc::now());
-    let updated = tx.update(row).await.map_err(removal_error("teacher"))?;
-    let entry = audit::Entry::new("teacher.update").on("teacher", updated.id);
-    audit::write(tx, Some(actor), entry).await?;
-    Ok(updated)
+    let apply = async |fields: &mut Fields, row: &mut teacher::ActiveModel| {
+        apply(fields, row, &changes);
+        Ok(())
+    };
+    let refused = removal_error("teacher");
+    change(tx, actor, (id, "teacher", "teacher"), apply, refused).await
 }
 
 /// Removes a teacher who no longer has classes, grades or other records.

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::audit;
 use super::checks::Fields;
+use super::checks::change;
 use super::checks::conflict_or_internal;
 use super::checks::removal_error;
 use crate::error::ApiError;
@@ -121,22 +122,14 @@ pub async fn update(
     id: StudentId,
     changes: StudentFields,
 ) -> ApiResult<student::Model> {
-    let current = tx
-        .get::<student::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound("student"))?;
-    let mut fields = Fields::new();
-    let mut row = current.into_active_model();
-    apply(tx, &mut fields, &mut row, &changes).await?;
-    fields.done()?;
-    row.updated_at = Set(Utc::now());
-    let updated = tx.update(row).await.map_err(|e| match e {
+    let apply = async |fields: &mut Fields, row: &mut student::ActiveModel| {
+        apply(tx, fields, row, &changes).await
+    };
+    change(tx, actor, (id, "student", "student"), apply, |e| match e {
         entity::tenant::TenantError::Db(e) => student_conflict(e),
         e => removal_error("student")(e),
-    })?;
-    let entry = audit::Entry::new("student.update").on("student", updated.id);
-    audit::write(tx, Some(actor), entry).await?;
-    Ok(updated)
+    })
+    .await
 }
 
 /// Deletes a student: marks the record TO_BE_DELETED, or with `hard` removes it and every

@@ -2,14 +2,14 @@
 
 use chrono::Utc;
 use entity::{enums, ids::SubjectId, subject, tenant::TenantTx};
-use sea_orm::{ActiveValue::Set, IntoActiveModel};
+use sea_orm::ActiveValue::Set;
 
 use super::audit;
 use super::checks::Fields;
+use super::checks::change;
 use super::checks::conflict_or_internal;
 use super::checks::remove;
 use super::checks::update_error;
-use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::rules::clean_text;
 use crate::tenant::Actor;
@@ -68,22 +68,12 @@ pub async fn update(
     id: SubjectId,
     changes: SubjectFields,
 ) -> ApiResult<subject::Model> {
-    let current = tx
-        .get::<subject::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound("subject"))?;
-    let mut fields = Fields::new();
-    let mut row = current.into_active_model();
-    apply(&mut fields, &mut row, &changes);
-    fields.done()?;
-    row.updated_at = Set(Utc::now());
-    let updated = tx
-        .update(row)
-        .await
-        .map_err(update_error("subject", "input.name", CLASH))?;
-    let entry = audit::Entry::new("subject.update").on("subject", updated.id);
-    audit::write(tx, Some(actor), entry).await?;
-    Ok(updated)
+    let apply = async |fields: &mut Fields, row: &mut subject::ActiveModel| {
+        apply(fields, row, &changes);
+        Ok(())
+    };
+    let refused = update_error("subject", "input.name", CLASH);
+    change(tx, actor, (id, "subject", "subject"), apply, refused).await
 }
 
 /// Removes a subject that no class or grade refers to.
