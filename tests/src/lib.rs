@@ -376,3 +376,81 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The names of the schema's mutations (tests that must cover every mutation walk this list).
+pub async fn mutation_names() -> Vec<String> {
+    let schema = api::graphql::schema_builder().finish();
+    let data = schema
+        .execute("{ __schema { mutationType { fields { name } } } }")
+        .await
+        .data
+        .into_json()
+        .expect("introspection answers JSON");
+    data["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .expect("a list of fields")
+        .iter()
+        .filter_map(|f| f["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The entries of `ids` that `document` declares as variables (`$name:`).
+pub fn vars_for(document: &str, ids: &Value) -> Value {
+    let vars: serde_json::Map<String, Value> = ids
+        .as_object()
+        .map(|ids| {
+            ids.iter()
+                .filter(|(name, _)| document.contains(&format!("${name}:")))
+                .map(|(name, id)| (name.clone(), id.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Object(vars)
+}
+
+impl TestApp {
+    /// Builds a small school through the API as `who` and returns the ids of what it made:
+    /// `year`, `term` (Sept–Jan), `subject`, `other_subject`, `teacher`, `class` (ז׳2),
+    /// `student` (039337423, in the class), a second student (000000018), a grade, `guardian`,
+    /// `enrollment`, and `missing` (an id nothing has).
+    pub async fn roster(&self, who: &As) -> Value {
+        let ok = |query: &'static str, vars: Value| async move {
+            let data = self.ok(who, query, vars).await;
+            let (_, value) = data
+                .as_object()
+                .and_then(|o| o.iter().next())
+                .expect("one field");
+            value["id"].clone()
+        };
+        let year = ok("mutation { createAcademicYear(input: { name: \"2025-2026\", startDate: \"2025-09-01\", endDate: \"2026-06-20\", isCurrent: true }) { id } }", json!({})).await;
+        let term = ok("mutation($y: UUID!) { createTerm(input: { academicYearId: $y, name: \"א\", startDate: \"2025-09-01\", endDate: \"2026-01-31\" }) { id } }", json!({ "y": year })).await;
+        let subject = ok(
+            "mutation { createSubject(input: { name: \"מתמטיקה\" }) { id } }",
+            json!({}),
+        )
+        .await;
+        let other_subject = ok(
+            "mutation { createSubject(input: { name: \"אנגלית\" }) { id } }",
+            json!({}),
+        )
+        .await;
+        let teacher = ok(
+            "mutation { createTeacher(input: { firstName: \"דנה\", lastName: \"לוי\" }) { id } }",
+            json!({}),
+        )
+        .await;
+        let class = ok("mutation($y: UUID!, $t: UUID!, $s: UUID!) { createClass(input: { academicYearId: $y, name: \"ז׳2\", gradeLevel: 7, subjectId: $s, teacherIds: [$t] }) { id } }", json!({ "y": year, "t": teacher, "s": subject })).await;
+        let student = ok("mutation($c: UUID!) { createStudent(input: { studentTz: \"039337423\", firstName: \"נועה\", lastName: \"כהן\", classId: $c }) { id } }", json!({ "c": class })).await;
+        ok("mutation { createStudent(input: { studentTz: \"000000018\", firstName: \"יעל\", lastName: \"כהן\" }) { id } }", json!({})).await;
+        ok("mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 80, gradedOn: \"2025-10-01\" }) { id } }", json!({ "s": student, "sub": subject, "t": term })).await;
+        let guardian = ok("mutation($s: UUID!) { createGuardian(input: { firstName: \"רחל\", lastName: \"כהן\", studentIds: [$s] }) { id } }", json!({ "s": student })).await;
+        let enrollment = ok(
+            "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }",
+            json!({ "c": class, "s": student }),
+        )
+        .await;
+        json!({ "year": year, "term": term, "subject": subject, "other_subject": other_subject,
+                "teacher": teacher, "class": class, "student": student, "guardian": guardian,
+                "enrollment": enrollment, "missing": uuid::Uuid::now_v7() })
+    }
+}

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tests::{As, TestApp, backend_tests, code};
 
 /// One bad call: the mutation, the document (variables name roster records, see [`Roster`]),
@@ -333,13 +333,6 @@ const NO_INPUT: &[&str] = &["exportOneRoster"];
 
 #[tokio::test]
 async fn every_school_data_mutation_has_a_bad_input_case() {
-    let schema = api::graphql::schema_builder().finish();
-    let data = schema
-        .execute("{ __schema { mutationType { fields { name } } } }")
-        .await
-        .data
-        .into_json()
-        .unwrap();
     let covered: BTreeSet<&str> = CASES
         .iter()
         .map(|(m, ..)| *m)
@@ -347,56 +340,15 @@ async fn every_school_data_mutation_has_a_bad_input_case() {
         .chain(UPLOADS.iter().copied())
         .chain(NO_INPUT.iter().copied())
         .collect();
-    let missing: Vec<&str> = data["__schema"]["mutationType"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .filter(|name| !covered.contains(name))
+    let missing: Vec<String> = tests::mutation_names()
+        .await
+        .into_iter()
+        .filter(|name| !covered.contains(name.as_str()))
         .collect();
     assert!(
         missing.is_empty(),
         "mutations without a bad-input case: {missing:?}"
     );
-}
-
-/// Builds a small school through the API and returns the ids the cases refer to.
-async fn roster(app: &TestApp, who: &As) -> Value {
-    let ok = |query: &'static str, vars: Value| async move {
-        let data = app.ok(who, query, vars).await;
-        let (_, value) = data.as_object().unwrap().iter().next().unwrap();
-        value["id"].clone()
-    };
-    let year = ok("mutation { createAcademicYear(input: { name: \"2025-2026\", startDate: \"2025-09-01\", endDate: \"2026-06-20\", isCurrent: true }) { id } }", json!({})).await;
-    let term = ok("mutation($y: UUID!) { createTerm(input: { academicYearId: $y, name: \"א\", startDate: \"2025-09-01\", endDate: \"2026-01-31\" }) { id } }", json!({ "y": year })).await;
-    let subject = ok(
-        "mutation { createSubject(input: { name: \"מתמטיקה\" }) { id } }",
-        json!({}),
-    )
-    .await;
-    let other_subject = ok(
-        "mutation { createSubject(input: { name: \"אנגלית\" }) { id } }",
-        json!({}),
-    )
-    .await;
-    let teacher = ok(
-        "mutation { createTeacher(input: { firstName: \"דנה\", lastName: \"לוי\" }) { id } }",
-        json!({}),
-    )
-    .await;
-    let class = ok("mutation($y: UUID!, $t: UUID!, $s: UUID!) { createClass(input: { academicYearId: $y, name: \"ז׳2\", gradeLevel: 7, subjectId: $s, teacherIds: [$t] }) { id } }", json!({ "y": year, "t": teacher, "s": subject })).await;
-    let student = ok("mutation($c: UUID!) { createStudent(input: { studentTz: \"039337423\", firstName: \"נועה\", lastName: \"כהן\", classId: $c }) { id } }", json!({ "c": class })).await;
-    ok("mutation { createStudent(input: { studentTz: \"000000018\", firstName: \"יעל\", lastName: \"כהן\" }) { id } }", json!({})).await;
-    ok("mutation($s: UUID!, $sub: UUID!, $t: UUID!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: 80, gradedOn: \"2025-10-01\" }) { id } }", json!({ "s": student, "sub": subject, "t": term })).await;
-    let guardian = ok("mutation($s: UUID!) { createGuardian(input: { firstName: \"רחל\", lastName: \"כהן\", studentIds: [$s] }) { id } }", json!({ "s": student })).await;
-    let enrollment = ok(
-        "mutation($c: UUID!, $s: UUID!) { enrollStudent(classId: $c, studentId: $s) { id } }",
-        json!({ "c": class, "s": student }),
-    )
-    .await;
-    json!({ "year": year, "term": term, "subject": subject, "other_subject": other_subject,
-            "teacher": teacher, "class": class, "student": student, "guardian": guardian,
-            "enrollment": enrollment, "missing": uuid::Uuid::now_v7() })
 }
 
 /// Every row of every tenant table, counted.
@@ -430,18 +382,11 @@ backend_tests! {
         // A school admin, not the superadmin, whose every request is itself audited.
         let admin = app.member_token(&root, tests::FIRST_SCHOOL, "admin@example.org", "ADMIN").await;
         let who = As::token(&admin);
-        let ids = roster(&app, &who).await;
+        let ids = app.roster(&who).await;
         let before = rows(&app).await;
         let mut wrong = Vec::new();
         for (mutation, document, expected_code, expected_fields) in CASES {
-            let vars: serde_json::Map<String, Value> = ids
-                .as_object()
-                .unwrap()
-                .iter()
-                .filter(|(name, _)| document.contains(&format!("${name}:")))
-                .map(|(name, id)| (name.clone(), id.clone()))
-                .collect();
-            let (_, body) = app.gql(&who, document, Value::Object(vars)).await;
+            let (_, body) = app.gql(&who, document, tests::vars_for(document, &ids)).await;
             let fields = fields_of(&body);
             if code(&body) != *expected_code || fields != *expected_fields {
                 wrong.push(format!("{mutation}: expected {expected_code} {expected_fields:?}, got {} {fields:?}: {body}", code(&body)));
