@@ -137,6 +137,55 @@ async fn admin(app: &TestApp) -> As {
 }
 
 backend_tests! {
+    async fn a_course_grade_file_without_term_or_assessment_imports_whole_and_again_unchanged(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        let year = app.ok(&who, "{ academicYears { id } }", json!({})).await["academicYears"][0]["id"].clone();
+        app.ok(&who, "mutation($y: UUID!) { createTerm(input: { academicYearId: $y, name: \"סמסטר ב\", startDate: \"2026-02-01\", endDate: \"2026-06-20\" }) { id } }", json!({ "y": year })).await;
+        app.ok(&who, "mutation { createStudent(input: { studentTz: \"039337423\", firstName: \"נועה\", lastName: \"כהן\" }) { id } }", json!({})).await;
+        // A real course's export: no term column, no assessment column, a final flag; one
+        // student's October exam, November quiz, January final and March exam in one subject.
+        let file = "national id,subject,score,max score,final flag,date,category\n\
+            039337423,מתמטיקה,80,100,no,2025-10-14,exam\n\
+            039337423,מתמטיקה,17,20,no,2025-11-02,quiz\n\
+            039337423,מתמטיקה,90,100,yes,2026-01-20,final\n\
+            039337423,מתמטיקה,75,100,no,2026-03-10,exam\n";
+        let log = run(&app, &who, "importGrades", "course.csv", file.as_bytes().to_vec(), json!(null)).await;
+        assert_eq!((log["status"].as_str(), log["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(4)), "{log}");
+        let grades = app.ok(&who, "{ grades(first: 10) { nodes { score maxScore isFinal gradedOn category term { name } } } }", json!({})).await;
+        let mut seen: Vec<(String, String, bool)> = grades["grades"]["nodes"].as_array().unwrap().iter()
+            .map(|g| (g["gradedOn"].as_str().unwrap().to_owned(), g["term"]["name"].as_str().unwrap().to_owned(), g["isFinal"].as_bool().unwrap()))
+            .collect();
+        seen.sort();
+        assert_eq!(seen, [
+            ("2025-10-14".to_owned(), "סמסטר א".to_owned(), false),
+            ("2025-11-02".to_owned(), "סמסטר א".to_owned(), false),
+            ("2026-01-20".to_owned(), "סמסטר א".to_owned(), true),
+            ("2026-03-10".to_owned(), "סמסטר ב".to_owned(), false),
+        ], "each grade's term is the one holding its date: {grades}");
+        let again = run(&app, &who, "importGrades", "course.csv", file.as_bytes().to_vec(), json!(null)).await;
+        assert_eq!((again["status"].as_str(), again["rowsOk"].as_i64(), again["rowsUnchanged"].as_i64()), (Some("SUCCEEDED"), Some(0), Some(4)), "{again}");
+        assert_eq!(app.rows("grades").await, 4, "nothing was added the second time");
+
+        // Two grades of one student, subject, date and kind of work are one grade twice; a date
+        // in no term says which date.
+        let bad = "national id,subject,score,date,category\n\
+            039337423,מתמטיקה,60,2025-12-01,quiz\n\
+            039337423,מתמטיקה,70,2025-12-01,quiz\n\
+            039337423,מתמטיקה,70,2026-08-01,quiz\n";
+        let log = run(&app, &who, "importGrades", "bad.csv", bad.as_bytes().to_vec(), json!(null)).await;
+        assert_eq!(log["status"], "FAILED", "{log}");
+        let errors: Vec<(i64, &str, &str)> = log["errors"].as_array().unwrap().iter()
+            .map(|e| (e["row"].as_i64().unwrap(), e["code"].as_str().unwrap(), e["message"].as_str().unwrap()))
+            .collect();
+        assert_eq!(errors.len(), 2, "{log}");
+        assert_eq!((errors[0].0, errors[0].1), (3, "DUPLICATE_ROW"), "{log}");
+        assert_eq!((errors[1].0, errors[1].1), (4, "DATE_OUTSIDE_TERM"), "{log}");
+        assert!(errors[1].2.contains("2026-08-01"), "{log}");
+        assert_eq!(app.rows("grades").await, 4, "a refused file writes nothing");
+    }
+
     async fn students_load_alike_from_utf8_bom_windows_1255_and_xlsx(backend) {
         let mut seen: Option<Vec<Value>> = None;
         for file in ["students.csv", "students-bom.csv", "students-1255.csv", "students.xlsx"] {

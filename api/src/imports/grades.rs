@@ -1,6 +1,9 @@
 //! Importing grades: one row per grade, matched to existing grades by external id, else by
-//! (student, subject, term, assessment). Assessments the file names and the school lacks are
-//! created.
+//! their natural key: (student, subject, term, assessment) for a grade of a named assessment,
+//! else (student, subject, date, category), so a student's several grades in one subject and
+//! term are told apart by when they were given and what kind of work they were for.
+//! Assessments the file names and the school lacks are created. Without a term column, each
+//! row's term is the school's term holding its date.
 
 use std::collections::HashMap;
 
@@ -30,7 +33,7 @@ use crate::rules::{self, MaxScore};
 pub const COLUMNS: &[Spec] = &[
     super::STUDENT_TZ,
     Spec::required("subject", &["מקצוע", "subject_name", "course"]),
-    Spec::required("term", &["מחצית", "סמסטר", "תקופה", "term_name"]),
+    Spec::optional("term", &["מחצית", "סמסטר", "תקופה", "term_name"]),
     Spec::required("score", &["ציון", "grade", "mark"]),
     Spec::optional("max_score", &["ציון מרבי", "out_of"]),
     Spec::required("date", &["תאריך", "graded_on", "score_date"]),
@@ -38,6 +41,10 @@ pub const COLUMNS: &[Spec] = &[
     Spec::optional(
         "assessment",
         &["מטלה", "מבחן", "assessment_title", "line_item"],
+    ),
+    Spec::optional(
+        "is_final",
+        &["final", "final_flag", "סופי", "is_final_grade"],
     ),
     Spec::optional("comment", &["הערה", "note"]),
     super::EXTERNAL_ID,
@@ -68,11 +75,28 @@ struct Row {
     max_score: f64,
     graded_on: NaiveDate,
     category: Option<GradeCategory>,
+    is_final: Option<bool>,
     comment: Option<String>,
     external_id: Option<String>,
 }
 
-type Key = (StudentId, SubjectId, TermId, Option<String>);
+/// A grade's natural key: of a named assessment in a term, or of a date and kind of work.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    /// (student, subject, term, assessment title key).
+    Assessment(StudentId, SubjectId, TermId, String),
+    /// (student, subject, date, category).
+    Dated(StudentId, SubjectId, NaiveDate, Option<GradeCategory>),
+}
+
+impl Key {
+    fn of_row(row: &Row) -> Self {
+        match &row.assessment {
+            Some(title) => Key::Assessment(row.student, row.subject, row.term, title.clone()),
+            None => Key::Dated(row.student, row.subject, row.graded_on, row.category),
+        }
+    }
+}
 
 /// What the school has that a grades file refers to.
 struct Known {
@@ -154,10 +178,11 @@ impl<'a> Index<'a> {
         let mut by_key = HashMap::new();
         let mut by_external = HashMap::new();
         for g in existing {
-            let title = g.assessment_id.and_then(|a| titles.get(&a).cloned());
-            by_key
-                .entry((g.student_id, g.subject_id, g.term_id, title))
-                .or_insert(g);
+            let key = match g.assessment_id.and_then(|a| titles.get(&a).cloned()) {
+                Some(title) => Key::Assessment(g.student_id, g.subject_id, g.term_id, title),
+                None => Key::Dated(g.student_id, g.subject_id, g.graded_on, g.category),
+            };
+            by_key.entry(key).or_insert(g);
             if let Some(ext) = &g.external_id {
                 by_external.insert(ext.as_str(), g);
             }
@@ -201,8 +226,7 @@ fn term_of<'k>(
     problems: &mut Problems,
 ) -> Option<&'k term::Model> {
     let Some(text) = table.cell("term", i) else {
-        problems.add(i, "term", "REQUIRED", "the term is missing");
-        return None;
+        return graded_on.and_then(|date| term_holding(known, i, date, problems));
     };
     let key = header_key(text);
     let named: Vec<&term::Model> = known
@@ -245,6 +269,41 @@ fn term_of<'k>(
             None
         }
         (_, None, None) => None,
+    }
+}
+
+/// The one term of the school that holds `date` (a row without a term names none).
+fn term_holding<'k>(
+    known: &'k Known,
+    i: usize,
+    date: NaiveDate,
+    problems: &mut Problems,
+) -> Option<&'k term::Model> {
+    let holding: Vec<&term::Model> = known
+        .terms
+        .iter()
+        .filter(|t| rules::date_in_term(date, t.start_date, t.end_date).is_ok())
+        .collect();
+    match holding.as_slice() {
+        [only] => Some(only),
+        [] => {
+            problems.add(
+                i,
+                "date",
+                "DATE_OUTSIDE_TERM",
+                format!("no term of the school holds {date}; add a term column or the term"),
+            );
+            None
+        }
+        [..] => {
+            problems.add(
+                i,
+                "date",
+                "AMBIGUOUS_TERM",
+                format!("{date} falls in {} terms; add a term column", holding.len()),
+            );
+            None
+        }
     }
 }
 
@@ -309,22 +368,22 @@ fn check_row(
     let term = term_of(known, table, i, graded_on, problems);
     let (max_score, score) = scores(table, i, problems);
     let category = category_of(table, i, problems);
+    let is_final = table.cell("is_final", i).and_then(|text| {
+        let flag = parse::flag(text);
+        if flag.is_none() {
+            problems.add(
+                i,
+                "is_final",
+                "INVALID_FLAG",
+                "must be yes or no (true/false, 1/0, כן/לא)",
+            );
+        }
+        flag
+    });
     let assessment = table.cell("assessment", i).map(header_key);
     let (student, subject, term, score, max_score, graded_on) =
         (student?, subject?, term?, score?, max_score?, graded_on?);
-    let key = (student, subject, term.id, assessment.clone());
-    if let Some(first) = seen.insert(key, i) {
-        problems.add(
-            i,
-            "student_tz",
-            "DUPLICATE_ROW",
-            format!(
-                "row {} already grades this student in this subject, term and assessment",
-                first + 2
-            ),
-        );
-    }
-    Some(Row {
+    let row = Row {
         student,
         subject,
         term: term.id,
@@ -333,9 +392,24 @@ fn check_row(
         max_score,
         graded_on,
         category,
+        is_final,
         comment: table.cell("comment", i).map(str::to_owned),
         external_id: table.cell("external_id", i).map(str::to_owned),
-    })
+    };
+    if let Some(first) = seen.insert(Key::of_row(&row), i) {
+        let what = if row.assessment.is_some() {
+            "in this subject, term and assessment"
+        } else {
+            "in this subject on this date for this kind of work"
+        };
+        problems.add(
+            i,
+            "student_tz",
+            "DUPLICATE_ROW",
+            format!("row {} already grades this student {what}", first + 2),
+        );
+    }
+    Some(row)
 }
 
 /// Validates every row of `table`, then writes the valid ones when `write` says so.
@@ -355,7 +429,7 @@ pub async fn import(job: super::Job<'_>) -> Result<(Outcome, bool), DbErr> {
     let rows: Vec<Option<(Row, Option<&grade::Model>)>> = (0..table.height())
         .map(|i| {
             let row = check_row(&known, table, i, &mut seen, &mut problems)?;
-            let key = (row.student, row.subject, row.term, row.assessment.clone());
+            let key = Key::of_row(&row);
             let target = row
                 .external_id
                 .as_deref()
@@ -448,7 +522,9 @@ fn new_grade(
         score: Set(row.score),
         max_score: Set(row.max_score),
         graded_on: Set(row.graded_on),
-        is_final: Set(row.category == Some(GradeCategory::Final)),
+        is_final: Set(row
+            .is_final
+            .unwrap_or(row.category == Some(GradeCategory::Final))),
         comment: Set(row.comment.clone()),
         ..Default::default()
     }
@@ -503,6 +579,9 @@ fn apply(current: &mut grade::Model, row: &Row) {
     if row.category.is_some() {
         current.category = row.category;
         current.is_final = row.category == Some(GradeCategory::Final);
+    }
+    if let Some(is_final) = row.is_final {
+        current.is_final = is_final;
     }
     if row.comment.is_some() {
         current.comment = row.comment.clone();

@@ -34,6 +34,15 @@ pub fn number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
+/// A yes/no cell: `true`/`false`, `yes`/`no`, `1`/`0`, `כן`/`לא` (any case).
+pub fn flag(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "כן" | "v" | "✓" => Some(true),
+        "false" | "no" | "n" | "0" | "לא" => Some(false),
+        _ => None,
+    }
+}
+
 /// A whole number (`7` or `7.0`).
 pub fn integer(text: &str) -> Option<i32> {
     let n = number(text)?;
