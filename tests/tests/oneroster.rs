@@ -246,6 +246,37 @@ backend_tests! {
         assert_eq!(data["teachers"]["nodes"][0]["email"], "moshe@example.org");
     }
 
+    async fn a_vendors_one_one_package_with_its_own_column_names_imports_whole_and_again_unchanged(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        let (a, a_id) = new_school(&app, &root, "school-a").await;
+        // As a sample generator writes it: every field quoted, the manifest's header twice,
+        // `termSourcedId` (singular), one student's national id in `identifier`, another's as a
+        // bare `userIds` value.
+        let package = zip(&[
+            ("manifest.csv", "\"propertyName\",\"value\"\n\"propertyName\",\"value\"\n\"manifest.version\",\"1.0\"\n\"oneroster.version\",\"1.1\"\n\"file.academicSessions\",\"bulk\"\n\"file.classes\",\"bulk\"\n\"file.courses\",\"bulk\"\n\"file.enrollments\",\"bulk\"\n\"file.orgs\",\"bulk\"\n\"file.users\",\"bulk\"\n".as_bytes().to_vec()),
+            ("orgs.csv", "\"sourcedId\",\"status\",\"dateLastModified\",\"name\",\"type\",\"identifier\",\"parentSourcedId\"\n\"org-1\",\"\",\"\",\"School One\",\"school\",\"1001\",\"\"\n".as_bytes().to_vec()),
+            ("academicSessions.csv", "\"sourcedId\",\"status\",\"dateLastModified\",\"title\",\"type\",\"startDate\",\"endDate\",\"parentSourcedId\",\"schoolYear\"\n\"y1\",\"\",\"\",\"2025-2026\",\"schoolYear\",\"2025-09-01\",\"2026-06-30\",\"\",\"2026\"\n\"t1\",\"\",\"\",\"Fall\",\"term\",\"2025-09-01\",\"2026-01-31\",\"y1\",\"2026\"\n".as_bytes().to_vec()),
+            ("courses.csv", "\"sourcedId\",\"status\",\"dateLastModified\",\"schoolYearSourcedId\",\"title\",\"courseCode\",\"grades\",\"orgSourcedId\",\"subjects\",\"subjectCodes\"\n\"c1\",\"\",\"\",\"y1\",\"Math\",\"MATH\",\"07\",\"org-1\",\"\",\"\"\n".as_bytes().to_vec()),
+            ("classes.csv", "\"sourcedId\",\"status\",\"dateLastModified\",\"title\",\"grades\",\"courseSourcedId\",\"classCode\",\"classType\",\"location\",\"schoolSourcedId\",\"termSourcedId\",\"subjects\",\"subjectCodes\",\"periods\"\n\"k1\",\"\",\"\",\"Math 7\",\"07\",\"c1\",\"\",\"scheduled\",\"\",\"org-1\",\"t1\",\"\",\"\",\"\"\n".as_bytes().to_vec()),
+            ("users.csv", "\"sourcedId\",\"status\",\"dateLastModified\",\"enabledUser\",\"orgSourcedIds\",\"role\",\"username\",\"userIds\",\"givenName\",\"familyName\",\"middleName\",\"identifier\",\"email\",\"sms\",\"phone\",\"agentSourcedIds\",\"grades\",\"password\"\n\"s1\",\"\",\"\",\"true\",\"org-1\",\"student\",\"s1\",\"\",\"Dana\",\"Levi\",\"\",\"039337423\",\"\",\"\",\"\",\"\",\"07\",\"\"\n\"s2\",\"\",\"\",\"true\",\"org-1\",\"student\",\"s2\",\"112233440\",\"Omer\",\"Peretz\",\"\",\"\",\"\",\"\",\"\",\"\",\"07\",\"\"\n\"p1\",\"\",\"\",\"true\",\"org-1\",\"teacher\",\"p1\",\"\",\"Moshe\",\"Golan\",\"\",\"T-17\",\"m@example.org\",\"\",\"\",\"\",\"\",\"\"\n".as_bytes().to_vec()),
+            ("enrollments.csv", "\"sourcedId\",\"status\",\"dateLastModified\",\"classSourcedId\",\"schoolSourcedId\",\"userSourcedId\",\"role\",\"primary\",\"beginDate\",\"endDate\"\n\"e1\",\"\",\"\",\"k1\",\"org-1\",\"s1\",\"student\",\"false\",\"\",\"\"\n\"e2\",\"\",\"\",\"k1\",\"org-1\",\"s2\",\"student\",\"false\",\"\",\"\"\n\"e3\",\"\",\"\",\"k1\",\"org-1\",\"p1\",\"teacher\",\"true\",\"\",\"\"\n".as_bytes().to_vec()),
+        ]);
+        let log = import(&app, &a, package.clone(), json!({ "orgSourcedId": "org-1" })).await;
+        assert_eq!(log["status"], "SUCCEEDED", "{log}");
+        let message = log["message"].as_str().unwrap();
+        assert!(message.contains("national ids read from identifier 1, userIds (a bare id) 1"), "{log}");
+        let c = counts(&app, &a_id).await;
+        assert_eq!((c["students"], c["teachers"], c["classes"], c["terms"], c["enrollments"]), (2, 1, 1, 1, 2), "{c:?}");
+        let data = app.ok(&a, "{ students(first: 10) { nodes { studentTz } } }", json!({})).await;
+        let mut tzs: Vec<&str> = data["students"]["nodes"].as_array().unwrap().iter().map(|n| n["studentTz"].as_str().unwrap()).collect();
+        tzs.sort();
+        assert_eq!(tzs, ["039337423", "112233440"]);
+        let again = import(&app, &a, package, json!({ "orgSourcedId": "org-1" })).await;
+        assert_eq!((again["status"].as_str(), again["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(0)), "{again}");
+        assert_eq!(counts(&app, &a_id).await, c, "a second import changes nothing");
+    }
+
     async fn our_export_reads_back_losslessly(backend) {
         let app = tests::spawn_app(backend).await;
         let root = app.root().await;

@@ -261,6 +261,8 @@ pub struct Outcome {
     pub rows_skipped: usize,
     /// The errors, in row order.
     pub errors: Vec<RowError>,
+    /// What the log should also say (e.g. where a package's national ids were found).
+    pub notes: Vec<String>,
 }
 
 /// Collects errors by row while a file is validated.
@@ -327,6 +329,7 @@ impl Problems {
             rows_failed: self.failed.len(),
             rows_skipped: count(RowAction::Skipped),
             errors: self.errors,
+            notes: Vec::new(),
         }
     }
 }

@@ -361,6 +361,10 @@ pub(crate) fn summary(outcome: &Outcome, options: &ImportOptions) -> String {
     if outcome.rows_failed > 0 && options.mode == ImportMode::AllOrNothing && !options.dry_run {
         text.push_str("; nothing was written (all or nothing)");
     }
+    for note in &outcome.notes {
+        text.push_str("; ");
+        text.push_str(note);
+    }
     text
 }
 

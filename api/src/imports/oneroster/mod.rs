@@ -76,6 +76,16 @@ const fn col(name: &'static str, required: bool) -> Spec {
     }
 }
 
+/// A column that vendors' packages also name otherwise (singular for plural, OneRoster 1.0
+/// names).
+const fn alt(name: &'static str, required: bool, aliases: &'static [&'static str]) -> Spec {
+    Spec {
+        name,
+        required,
+        aliases,
+    }
+}
+
 const COMMON: [Spec; 3] = [
     col("sourcedid", true),
     col("status", false),
@@ -103,27 +113,28 @@ fn columns(file: &str) -> Vec<Spec> {
         "courses.csv" => &[
             col("title", true),
             col("coursecode", false),
-            col("orgsourcedid", true),
+            alt("orgsourcedid", true, &["schoolsourcedid", "orgsourcedids"]),
             col("metadata_sds_homeroom", false),
         ],
         "classes.csv" => &[
             col("title", true),
-            col("grades", false),
+            alt("grades", false, &["grade"]),
             col("coursesourcedid", true),
             col("classtype", true),
             col("schoolsourcedid", true),
-            col("termsourcedids", true),
+            alt("termsourcedids", true, &["termsourcedid"]),
         ],
         "users.csv" => &[
-            col("orgsourcedids", false),
+            alt("orgsourcedids", false, &["orgsourcedid"]),
             col("role", false),
-            col("userids", false),
+            alt("userids", false, &["userid"]),
+            col("identifier", false),
             col("givenname", true),
             col("familyname", true),
             col("email", false),
             col("phone", false),
-            col("agentsourcedids", false),
-            col("grades", false),
+            alt("agentsourcedids", false, &["agentsourcedid"]),
+            alt("grades", false, &["grade"]),
             col("metadata_sds_classsourcedid", false),
             col("metadata_sds_primaryagentsourcedids", false),
             col("metadata_sds_relationship", false),
@@ -266,6 +277,8 @@ struct Run<'a> {
     classes: HashMap<String, (ClassId, ClassKind, Option<SubjectId>)>,
     students: HashMap<String, StudentId>,
     teachers: HashMap<String, TeacherId>,
+    /// Where students' national ids were found: the field, and how many.
+    id_sources: BTreeMap<&'static str, usize>,
 }
 
 impl<'a> Run<'a> {
@@ -277,6 +290,7 @@ impl<'a> Run<'a> {
             now: Utc::now(),
             plan: Plan::default(),
             sheets: Vec::new(),
+            id_sources: BTreeMap::new(),
             sessions: HashMap::new(),
             courses: HashMap::new(),
             classes: HashMap::new(),
@@ -315,6 +329,16 @@ pub async fn import(
 
     // The outcome, file by file; then the writes, in the order the tables refer to each other.
     let (mut outcome, all) = tally(run.sheets);
+    if !run.id_sources.is_empty() {
+        let sources: Vec<String> = run
+            .id_sources
+            .iter()
+            .map(|(field, n)| format!("{field} {n}"))
+            .collect();
+        outcome
+            .notes
+            .push(format!("national ids read from {}", sources.join(", ")));
+    }
     let written = write(&all);
     if !written {
         outcome.rows_ok = 0;

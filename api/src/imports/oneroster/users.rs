@@ -26,6 +26,7 @@ use super::sheet::list;
 use super::sheet::user_ids;
 use crate::imports::RowAction;
 use crate::imports::parse;
+use crate::imports::table::header_key;
 use crate::rules::Email;
 use crate::rules::StudentTz;
 
@@ -69,6 +70,8 @@ struct User {
     tz: Option<String>,
     /// The national id as the file has it, valid or not.
     tz_text: Option<String>,
+    /// The field the national id was found in.
+    tz_source: Option<&'static str>,
 }
 
 /// Users → students, teachers, guardians; what is left is linking students to their guardians.
@@ -253,8 +256,7 @@ impl Users<'_> {
                 .map(Email::into_string)
         });
         let phone = sheet.field("phone", i).map(|p| p.map(str::to_owned));
-        let ids = user_ids(sheet.cell("userIds", i));
-        let tz_text = ids.iter().find(|(k, _)| k == "tz").map(|(_, v)| v.clone());
+        let (tz_text, tz_source) = national_id(sheet, i).unzip();
         let tz = tz_text.as_deref().and_then(|text| {
             sheet
                 .take(i, "userIds", StudentTz::checked(text))
@@ -281,6 +283,7 @@ impl Users<'_> {
             phone,
             tz,
             tz_text,
+            tz_source,
         })
     }
 
@@ -294,6 +297,7 @@ impl Users<'_> {
             email,
             tz,
             tz_text,
+            tz_source,
             ..
         } = user;
         let Some(tz) = tz else {
@@ -302,11 +306,15 @@ impl Users<'_> {
                     i,
                     "userIds",
                     "REQUIRED",
-                    "a student needs a national id, as {tz:123456782}",
+                    "a student needs a national id: {tz:123456782} in userIds, or a valid id in \
+                     identifier",
                 );
             }
             return;
         };
+        if let Some(field) = tz_source {
+            *run.id_sources.entry(field).or_default() += 1;
+        }
         let Ok(current) = self.students.find(&sourced, Some(&tz)) else {
             self.sheet.bad(
                 i,
@@ -426,6 +434,7 @@ impl Users<'_> {
             phone,
             tz,
             tz_text,
+            ..
         } = user;
         if tz.is_none() && tz_text.is_some() {
             return;
@@ -509,4 +518,40 @@ fn birth_and_gender(
         },
     };
     Some((birth_date, gender))
+}
+
+/// The labels of a national id in `userIds` (compared after [`header_key`]).
+const ID_LABELS: &[&str] = &[
+    "tz",
+    "national_id",
+    "nationalid",
+    "teudat_zehut",
+    "תז",
+    "ת_ז",
+];
+
+/// A user's national id as the row gives it, and the field it came from: a labelled `userIds`
+/// entry (`{tz:…}`, also `{national_id:…}`, `{teudat_zehut:…}`, `{ת.ז:…}`), valid or not;
+/// else the `identifier` cell, or a bare `userIds` value, when it passes the check digit.
+fn national_id(sheet: &Sheet<'_>, i: usize) -> Option<(String, &'static str)> {
+    let cell = sheet.cell("userIds", i);
+    let labelled = user_ids(cell)
+        .into_iter()
+        .find(|(label, _)| ID_LABELS.contains(&header_key(label).as_str()));
+    if let Some((_, value)) = labelled {
+        return Some((value, "userIds {tz:…}"));
+    }
+    let valid = |text: &str| StudentTz::parse(text).is_ok();
+    if let Some(identifier) = sheet.cell("identifier", i).filter(|t| valid(t)) {
+        return Some((identifier.to_owned(), "identifier"));
+    }
+    list(cell)
+        .into_iter()
+        .find(|item| !item.contains(':') && valid(item))
+        .map(|bare| {
+            (
+                bare.trim_matches(['{', '}']).to_owned(),
+                "userIds (a bare id)",
+            )
+        })
 }
