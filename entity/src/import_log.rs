@@ -35,6 +35,9 @@ pub struct Model {
     /// Until when that instance holds the import; renewed while it runs. A `RUNNING` import
     /// whose lease has expired was left by a stopped instance.
     pub lease_expires_at: Option<DateTimeUtc>,
+    /// How the file's headers were read: `[{header, field}]`, `field` null for a header not
+    /// used (none before the file is read).
+    pub columns: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261122_000006_parallel_safe_tenant;
 mod m20261122_000007_school_data_versions;
 mod m20261130_000008_import_leases;
 mod m20261130_000009_invitations;
+mod m20261130_000010_import_columns;
 
 pub use m20261122_000005_row_level_security::enable_tenant_rls;
 
@@ -85,6 +86,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_school_data_versions::Migration),
             Box::new(m20261130_000008_import_leases::Migration),
             Box::new(m20261130_000009_invitations::Migration),
+            Box::new(m20261130_000010_import_columns::Migration),
         ]
     }
 }

@@ -137,6 +137,48 @@ async fn admin(app: &TestApp) -> As {
 }
 
 backend_tests! {
+    async fn a_file_with_unfamiliar_headers_imports_with_a_columns_mapping(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        let file = "Identity No.,Given,Surname,Level,Shoe size\n039337423,נועה,כהן,7,38\n".as_bytes().to_vec();
+        let doc = "mutation($file: Upload!, $options: ImportOptions) { importStudents(file: $file, options: $options) { status rowsOk message columns { header field } errors { code column } } }";
+        // Unmapped, the national id is not found, and the message lists the file's headers.
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "dryRun": true } }), "s.csv", file.clone()).await;
+        let log = &body["data"]["importStudents"];
+        assert_eq!(log["errors"][0]["code"], "MISSING_COLUMN", "{body}");
+        assert!(log["message"].as_str().unwrap().contains("Identity No., Given, Surname, Level, Shoe size"), "{body}");
+        // A dry run with the mapping shows how each header is read, the unused one as null.
+        let columns = json!([
+            { "header": "identity no.", "field": "student_tz" },
+            { "header": "Given", "field": "first_name" },
+            { "header": "Surname", "field": "last_name" },
+            { "header": "Level", "field": "grade_level" },
+        ]);
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "dryRun": true, "columns": columns } }), "s.csv", file.clone()).await;
+        let log = &body["data"]["importStudents"];
+        assert_eq!(log["status"], "SUCCEEDED", "{body}");
+        assert_eq!(log["columns"], json!([
+            { "header": "Identity No.", "field": "student_tz" },
+            { "header": "Given", "field": "first_name" },
+            { "header": "Surname", "field": "last_name" },
+            { "header": "Level", "field": "grade_level" },
+            { "header": "Shoe size", "field": null },
+        ]), "{body}");
+        assert_eq!(app.rows("students").await, 0, "a dry run writes nothing");
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "columns": columns } }), "s.csv", file).await;
+        assert_eq!((body["data"]["importStudents"]["status"].as_str(), body["data"]["importStudents"]["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(1)), "{body}");
+        let data = app.ok(&who, "{ students(first: 5) { nodes { studentTz firstName gradeLevel } } }", json!({})).await;
+        assert_eq!(data["students"]["nodes"], json!([{ "studentTz": "039337423", "firstName": "נועה", "gradeLevel": 7 }]));
+        // A field the import does not have, and too many entries, are refused before any work.
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "columns": [{ "header": "x", "field": "shoe_size" }] } }), "s.csv", b"a\n1\n".to_vec()).await;
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "options.columns[0].field", "{body}");
+        let many: Vec<Value> = (0..201).map(|i| json!({ "header": format!("h{i}"), "field": "email" })).collect();
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "columns": many } }), "s.csv", b"a\n1\n".to_vec()).await;
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+    }
+
     async fn a_course_grade_file_without_term_or_assessment_imports_whole_and_again_unchanged(backend) {
         let app = tests::spawn_app(backend).await;
         let who = admin(&app).await;

@@ -33,6 +33,7 @@ fn running(school: SchoolId, name: &str, lease_seconds: i64) -> import_log::Acti
         finished_at: Set(None),
         lease_owner: Set(Some("another-instance".into())),
         lease_expires_at: Set(Some(now + chrono::Duration::seconds(lease_seconds))),
+        columns: Set(None),
     }
 }
 

@@ -24,9 +24,12 @@ backend_tests! {
         assert!(first["school_data_versions"].columns.contains_key("data_version"));
 
         assert!(first["import_logs"].columns.contains_key("lease_expires_at"));
+        assert!(first["import_logs"].columns.contains_key("columns"));
 
-        // One step down removes the invitations, the next the import leases, one more puts the
-        // data version back beside the configuration.
+        // One step down removes the import's header mapping, the next the invitations, the next
+        // the import leases, one more puts the data version back beside the configuration.
+        Migrator::down(&db.conn, Some(1)).await.expect("down one");
+        assert!(!catalog::read(&db.conn).await["import_logs"].columns.contains_key("columns"));
         Migrator::down(&db.conn, Some(1)).await.expect("down one");
         assert!(!catalog::read(&db.conn).await.contains_key("invitations"));
         Migrator::down(&db.conn, Some(1)).await.expect("down one");
@@ -59,7 +62,7 @@ backend_tests! {
         let db = api::db::connect_for_migrations(&test_db.url).await.unwrap();
         let b = db.get_database_backend();
         let p = |n: usize| if b == sea_orm::DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
-        let before_move = Migrator::migrations().len() as u32 - 3;
+        let before_move = Migrator::migrations().len() as u32 - 4;
         Migrator::up(&db, Some(before_move)).await.expect("up to the move");
         let school = uuid::Uuid::new_v4();
         test_db.conn.execute_raw(Statement::from_sql_and_values(b, format!("INSERT INTO schools (id, name, slug) VALUES ({}, 'A', 'a')", p(1)), [Value::from(school)])).await.unwrap();

@@ -59,7 +59,7 @@ pub enum ImportMode {
 }
 
 /// How to run an import.
-#[derive(Debug, Clone, Copy, Default, InputObject)]
+#[derive(Debug, Clone, Default, InputObject)]
 pub struct ImportOptions {
     /// Validate and report only; write nothing (default false).
     pub dry_run: Option<bool>,
@@ -68,6 +68,65 @@ pub struct ImportOptions {
     /// Answer at once with the log (`RUNNING`) and import in the background; follow it with
     /// `importProgress(id)` or `importLog(id)` (default false: answer when done).
     pub background: Option<bool>,
+    /// File headers to read as the given fields, before any name or alias (at most 200); a dry
+    /// run's `columns` shows how the file's headers were read.
+    pub columns: Option<Vec<ColumnMappingInput>>,
+}
+
+/// A file header read as one of the import's fields.
+#[derive(Debug, Clone, InputObject)]
+pub struct ColumnMappingInput {
+    /// The header as the file writes it (compared without case, spaces or bidi marks).
+    pub header: String,
+    /// The field, by our name: e.g. `student_tz`, `first_name`, `score`, `date`.
+    pub field: String,
+}
+
+/// A header of an imported file and the field it was read as.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ImportColumn {
+    /// The header as the file writes it.
+    pub header: String,
+    /// The field it was read as; null when the import did not use it.
+    pub field: Option<String>,
+}
+
+/// The most entries of `columns`.
+const MAX_MAPPED_COLUMNS: usize = 200;
+
+/// Checks a `columns` option against the fields of `kind`, before any work starts.
+fn mapping(
+    kind: ImportKind,
+    columns: Option<Vec<ColumnMappingInput>>,
+) -> ApiResult<Vec<(String, String)>> {
+    let columns = columns.unwrap_or_default();
+    if columns.len() > MAX_MAPPED_COLUMNS {
+        return Err(ApiError::bad_field(
+            "options.columns",
+            format!("at most {MAX_MAPPED_COLUMNS} entries"),
+        ));
+    }
+    let fields = imports::fields(kind);
+    let mut errors = Vec::new();
+    for (i, c) in columns.iter().enumerate() {
+        if c.header.trim().is_empty() || c.header.chars().count() > 200 {
+            errors.push(crate::error::FieldError::new(
+                format!("options.columns[{i}].header"),
+                "must be 1 to 200 characters",
+            ));
+        }
+        if !fields.iter().any(|f| f.name == c.field) {
+            let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+            errors.push(crate::error::FieldError::new(
+                format!("options.columns[{i}].field"),
+                format!("is not a field of this import; one of {}", names.join(", ")),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::bad_fields(errors));
+    }
+    Ok(columns.into_iter().map(|c| (c.header, c.field)).collect())
 }
 
 /// How to run a OneRoster import.
@@ -91,6 +150,7 @@ impl From<OneRosterImportOptions> for (ImportOptions, Option<String>) {
                 dry_run: o.dry_run,
                 mode: o.mode,
                 background: o.background,
+                columns: None,
             },
             o.org_sourced_id,
         )
@@ -132,6 +192,22 @@ impl ImportLog {
     /// Where it stands.
     async fn status(&self) -> ImportStatus {
         self.0.status.into()
+    }
+    /// How the file's headers were read: each header and the field it was taken as (null: not
+    /// used); empty until the file is read, and for OneRoster packages.
+    async fn columns(&self) -> Vec<ImportColumn> {
+        let Some(serde_json::Value::Array(columns)) = &self.0.columns else {
+            return Vec::new();
+        };
+        columns
+            .iter()
+            .filter_map(|c| {
+                Some(ImportColumn {
+                    header: c["header"].as_str()?.to_owned(),
+                    field: c["field"].as_str().map(str::to_owned),
+                })
+            })
+            .collect()
     }
     /// Whether it only validated.
     async fn dry_run(&self) -> bool {
@@ -240,6 +316,8 @@ async fn run(
     org: Option<String>,
 ) -> ApiResult<ImportLog> {
     let tenant = super::context::require(ctx, Permission::ImportsRun).await?;
+    let mut options = options.unwrap_or_default();
+    let columns = mapping(kind, options.columns.take())?;
     let state = state(ctx)?;
     let max_bytes = state.config.import_max_bytes;
     let upload = file
@@ -286,7 +364,6 @@ async fn run(
         result.map_err(|e| ApiError::bad_field("file", e.message))?;
         bytes = checked;
     }
-    let options = options.unwrap_or_default();
     let options_background = options.background.unwrap_or(false);
     let options = Options {
         dry_run: options.dry_run.unwrap_or(false),
@@ -300,6 +377,7 @@ async fn run(
             .import_max_bytes
             .saturating_mul(UNPACKED_FACTOR),
         org: org.map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()),
+        columns,
     };
     let background = options_background;
     // An import is heavy work: it waits for one of the school's permits, and holds it until it

@@ -59,6 +59,17 @@ impl std::fmt::Debug for Job<'_> {
     }
 }
 
+/// The fields a file of `kind` is read for (none for a OneRoster package, whose files have
+/// their own).
+pub fn fields(kind: ImportKind) -> &'static [table::Spec] {
+    match kind {
+        ImportKind::Students => students::COLUMNS,
+        ImportKind::Grades => grades::COLUMNS,
+        ImportKind::Attendance => attendance::COLUMNS,
+        ImportKind::OneRoster => &[],
+    }
+}
+
 /// The column of a record's id in the school's source system (OneRoster `sourcedId`).
 pub const EXTERNAL_ID: table::Spec = table::Spec {
     name: "external_id",
@@ -173,6 +184,8 @@ pub struct ImportOptions {
     /// OneRoster: the sourcedId of the org that is this school (default: the package's only
     /// school org).
     pub org: Option<String>,
+    /// (file header, field) pairs read before names and aliases.
+    pub columns: Vec<(String, String)>,
 }
 
 /// One problem with one row (or, with row 0, the whole file).
@@ -263,6 +276,8 @@ pub struct Outcome {
     pub errors: Vec<RowError>,
     /// What the log should also say (e.g. where a package's national ids were found).
     pub notes: Vec<String>,
+    /// Each header of the file and the field it was read as.
+    pub columns: Vec<table::Header>,
 }
 
 /// Collects errors by row while a file is validated.
@@ -330,6 +345,7 @@ impl Problems {
             rows_skipped: count(RowAction::Skipped),
             errors: self.errors,
             notes: Vec::new(),
+            columns: Vec::new(),
         }
     }
 }

@@ -199,10 +199,12 @@ const MANIFEST: &[Spec] = &[
 
 fn read_manifest(bytes: &[u8]) -> Result<BTreeMap<String, String>, FileError> {
     let manifest =
-        table::read("manifest.csv", bytes, MANIFEST, 1_000, 1 << 20).map_err(|e| FileError {
-            code: "INVALID_MANIFEST",
-            column: e.column,
-            message: format!("manifest.csv: {}", e.message),
+        table::read("manifest.csv", bytes, MANIFEST.into(), 1_000, 1 << 20).map_err(|e| {
+            FileError {
+                code: "INVALID_MANIFEST",
+                column: e.column,
+                message: format!("manifest.csv: {}", e.message),
+            }
         })?;
     Ok((0..manifest.height())
         .filter_map(|i| {

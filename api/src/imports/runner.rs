@@ -254,6 +254,14 @@ pub async fn complete(
             row.rows_unchanged = Set(count(outcome.rows_unchanged));
             row.errors = Set(errors_json(&outcome.errors));
             row.message = Set(Some(summary(outcome, &options)));
+            if !outcome.columns.is_empty() {
+                let columns: Vec<serde_json::Value> = outcome
+                    .columns
+                    .iter()
+                    .map(|(header, field)| serde_json::json!({ "header": header, "field": field }))
+                    .collect();
+                row.columns = Set(Some(serde_json::Value::Array(columns)));
+            }
         }
         Err(ImportError::File(e)) => {
             row.status = Set(ImportStatus::Failed);
@@ -382,18 +390,18 @@ pub(crate) async fn import(
     if kind == ImportKind::OneRoster {
         return import_package(db, school, bytes, options, progress).await;
     }
-    let specs = match kind {
-        ImportKind::Students => students::COLUMNS,
-        ImportKind::Grades => grades::COLUMNS,
-        ImportKind::Attendance => attendance::COLUMNS,
-        ImportKind::OneRoster => &[],
-    };
+    let specs = fields(kind);
+    let mapping = options.columns.clone();
     let name = file_name.to_owned();
     let (max_rows, max_unpacked) = (options.max_rows, options.max_unpacked_bytes as u64);
     let started = std::time::Instant::now();
     // polars runs its own threads and must not run on an async worker.
     let table = tokio::task::spawn_blocking(move || {
-        table::read(&name, &bytes, specs, max_rows, max_unpacked)
+        let wanted = table::Wanted {
+            specs,
+            mapping: &mapping,
+        };
+        table::read(&name, &bytes, wanted, max_rows, max_unpacked)
     })
     .await
     .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
@@ -409,12 +417,13 @@ pub(crate) async fn import(
         write: &write,
         progress,
     };
-    let (outcome, written) = match kind {
+    let (mut outcome, written) = match kind {
         ImportKind::Students => students::import(job).await?,
         ImportKind::Grades => grades::import(job).await?,
         ImportKind::Attendance => attendance::import(job).await?,
         ImportKind::OneRoster => (Outcome::default(), false),
     };
+    outcome.columns = table.headers.clone();
     tracing::info!(
         kind = kind.as_str(),
         rows = outcome.rows_total,
@@ -514,6 +523,7 @@ mod tests {
             finished_at: None,
             lease_owner: None,
             lease_expires_at: None,
+            columns: None,
         }
     }
 

@@ -216,14 +216,18 @@ pub fn read(bytes: &[u8], max_bytes: usize, max_rows: usize) -> Result<Source, F
         let Some((processing, data)) = opened.files.remove(*name) else {
             continue;
         };
-        let table =
-            table::read(name, &data, &columns(name), max_rows, max_bytes as u64).map_err(|e| {
-                FileError {
-                    code: e.code,
-                    column: e.column.map(|c| format!("{name}:{c}")),
-                    message: format!("{name}: {}", e.message),
-                }
-            })?;
+        let table = table::read(
+            name,
+            &data,
+            columns(name).as_slice().into(),
+            max_rows,
+            max_bytes as u64,
+        )
+        .map_err(|e| FileError {
+            code: e.code,
+            column: e.column.map(|c| format!("{name}:{c}")),
+            message: format!("{name}: {}", e.message),
+        })?;
         files.insert(*name, (processing, table));
     }
     Ok(Source {

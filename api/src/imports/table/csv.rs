@@ -74,7 +74,7 @@ pub(crate) fn header_width(bytes: &[u8], stop: usize) -> usize {
 
 pub(crate) fn read_csv(
     bytes: &[u8],
-    columns: &[Spec],
+    columns: Wanted<'_>,
     max_rows: usize,
 ) -> Result<Table, FileError> {
     // A header of a million separators would become a million columns: count first.
@@ -130,7 +130,7 @@ pub(crate) fn read_csv(
         .enumerate()
         .map(|(i, c)| (i, c.get(0).unwrap_or_default().to_owned()))
         .collect();
-    let wanted = positions(&header, columns)?;
+    let (wanted, headers) = positions(&header, columns)?;
     // Trailing blank lines are not rows: the height ends at the last row with any text.
     let rows = frame.height() - 1;
     let height = texts
@@ -151,7 +151,7 @@ pub(crate) fn read_csv(
     // Each recognised column is cleaned straight from the frame's cells into a new column: no
     // copy of the file's cells is made on the way.
     let mut series = Vec::new();
-    for (spec, position) in columns.iter().zip(wanted) {
+    for (spec, position) in columns.specs.iter().zip(wanted) {
         let Some(column) = position.and_then(|p| texts.get(p)) else {
             continue;
         };
@@ -159,7 +159,7 @@ pub(crate) fn read_csv(
             (1..=height).map(|r| column.get(r))
         })?);
     }
-    table(height, series)
+    table(height, series, headers)
 }
 
 /// The line on which a quote opens that the file never closes, if any (quotes are counted as

@@ -73,10 +73,34 @@ impl Spec {
     }
 }
 
+/// A file's header cell and the field it was read as (`None`: not used).
+pub type Header = (String, Option<&'static str>);
+
+/// The columns a file is read for: our fields, and the user's mapping of the file's headers to
+/// fields, which comes before any name or alias.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    /// Our fields.
+    pub specs: &'a [Spec],
+    /// (file header, field) pairs the user gave.
+    pub mapping: &'a [(String, String)],
+}
+
+impl<'a> From<&'a [Spec]> for Wanted<'a> {
+    fn from(specs: &'a [Spec]) -> Self {
+        Self {
+            specs,
+            mapping: &[],
+        }
+    }
+}
+
 /// A file read into text columns named by our column names, in file order; row `i` of the frame
 /// is line `i + 2` of the file (after the header).
 #[derive(Debug)]
 pub struct Table {
+    /// Each header of the file and the field it was read as.
+    pub headers: Vec<Header>,
     /// The cells, one `String` column per recognised column.
     pub frame: DataFrame,
 }
@@ -127,7 +151,7 @@ pub fn header_key(header: &str) -> String {
 pub fn read(
     file_name: &str,
     bytes: &[u8],
-    columns: &[Spec],
+    columns: Wanted<'_>,
     max_rows: usize,
     max_unpacked: u64,
 ) -> Result<Table, FileError> {
@@ -191,62 +215,106 @@ fn unreadable(file_name: &str, e: impl std::fmt::Display) -> FileError {
 struct Columns {
     specs: Vec<(&'static str, Vec<Option<String>>)>,
     height: usize,
+    headers: Vec<Header>,
 }
 
-/// Where each of `columns` sits among `header`'s cells (`None`: absent), or the first required
-/// one that is missing.
+/// Where each of `columns` sits among `header`'s cells (`None`: absent), with each header and
+/// the field it was read as; or the first required field that is missing. A header the user
+/// mapped is read as the field they named, and as nothing else.
 fn positions(
     header: &[(usize, String)],
-    columns: &[Spec],
-) -> Result<Vec<Option<usize>>, FileError> {
+    columns: Wanted<'_>,
+) -> Result<(Vec<Option<usize>>, Vec<Header>), FileError> {
+    let mapped: std::collections::HashMap<String, &str> = columns
+        .mapping
+        .iter()
+        .map(|(h, f)| (header_key(h), f.as_str()))
+        .collect();
     let keys: Vec<(usize, String)> = header.iter().map(|(i, h)| (*i, header_key(h))).collect();
-    columns
+    let found: Vec<Option<usize>> = columns
+        .specs
         .iter()
         .map(|column| {
-            let mut matching = keys.iter().filter(|(_, k)| {
-                k == column.name || column.aliases.iter().any(|a| header_key(a) == *k)
+            let mut matching = keys.iter().filter(|(_, k)| match mapped.get(k) {
+                Some(field) => *field == column.name,
+                None => k == column.name || column.aliases.iter().any(|a| header_key(a) == *k),
             });
             let position = matching.next().map(|(i, _)| *i);
             if let Some((again, _)) = matching.next() {
-                // Two columns for one field: which one is meant cannot be guessed.
-                let name = |i: usize| {
-                    header
-                        .iter()
-                        .find(|(at, _)| *at == i)
-                        .map_or_else(String::new, |(_, h)| h.trim().to_owned())
-                };
-                return Err(FileError {
-                    code: "DUPLICATE_COLUMN",
-                    column: Some(column.name.to_owned()),
-                    message: format!(
-                        "columns {} ({}) and {} ({}) are both {}: keep one of them",
-                        position.map_or(0, |p| p + 1),
-                        name(position.unwrap_or(0)),
-                        again + 1,
-                        name(*again),
-                        column.name
-                    ),
-                });
+                return Err(duplicate_column(header, column.name, position, *again));
             }
             if position.is_none() && column.required {
-                return Err(FileError {
-                    code: "MISSING_COLUMN",
-                    column: Some(column.name.to_owned()),
-                    message: format!(
-                        "the required column {} is missing (accepted headers: {}{})",
-                        column.name,
-                        column.name,
-                        column
-                            .aliases
-                            .iter()
-                            .map(|a| format!(", {a}"))
-                            .collect::<String>()
-                    ),
-                });
+                return Err(missing_column(column, header));
             }
             Ok(position)
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let headers = header
+        .iter()
+        .map(|(at, text)| {
+            let field = columns
+                .specs
+                .iter()
+                .zip(&found)
+                .find(|(_, p)| **p == Some(*at))
+                .map(|(spec, _)| spec.name);
+            (text.trim().to_owned(), field)
+        })
+        .collect();
+    Ok((found, headers))
+}
+
+/// Two columns for one field: which one is meant cannot be guessed.
+fn duplicate_column(
+    header: &[(usize, String)],
+    field: &str,
+    first: Option<usize>,
+    again: usize,
+) -> FileError {
+    let name = |i: usize| {
+        header
+            .iter()
+            .find(|(at, _)| *at == i)
+            .map_or_else(String::new, |(_, h)| h.trim().to_owned())
+    };
+    FileError {
+        code: "DUPLICATE_COLUMN",
+        column: Some(field.to_owned()),
+        message: format!(
+            "columns {} ({}) and {} ({}) are both {field}: keep one of them",
+            first.map_or(0, |p| p + 1),
+            name(first.unwrap_or(0)),
+            again + 1,
+            name(again),
+        ),
+    }
+}
+
+fn missing_column(column: &Spec, header: &[(usize, String)]) -> FileError {
+    let mut found: Vec<String> = header
+        .iter()
+        .take(20)
+        .map(|(_, h)| h.trim().to_owned())
+        .collect();
+    if header.len() > found.len() {
+        found.push("…".to_owned());
+    }
+    FileError {
+        code: "MISSING_COLUMN",
+        column: Some(column.name.to_owned()),
+        message: format!(
+            "the required column {} is missing (accepted headers: {}{}; the file's headers: {}; \
+             map one with the `columns` option)",
+            column.name,
+            column.name,
+            column
+                .aliases
+                .iter()
+                .map(|a| format!(", {a}"))
+                .collect::<String>(),
+            found.join(", ")
+        ),
+    }
 }
 
 fn too_many_columns(width: usize, at_least: bool) -> FileError {
@@ -282,7 +350,7 @@ fn finish(columns: Columns) -> Result<Table, FileError> {
     for (name, cells) in &columns.specs {
         series.push(clean_column(name, || cells.iter().map(Option::as_deref))?);
     }
-    table(columns.height, series)
+    table(columns.height, series, columns.headers)
 }
 
 fn no_rows() -> FileError {
@@ -326,8 +394,8 @@ where
     Ok(cleaned.into_series().into_column())
 }
 
-fn table(height: usize, series: Vec<Column>) -> Result<Table, FileError> {
+fn table(height: usize, series: Vec<Column>, headers: Vec<Header>) -> Result<Table, FileError> {
     let frame = DataFrame::new(height, series)
         .map_err(|e| FileError::new("UNREADABLE_FILE", e.to_string()))?;
-    Ok(Table { frame })
+    Ok(Table { headers, frame })
 }

@@ -90,7 +90,7 @@ pub(crate) fn check_dimensions(
 pub(crate) fn read_xlsx(
     bytes: &[u8],
     file_name: &str,
-    columns: &[Spec],
+    columns: Wanted<'_>,
     max_rows: usize,
     max_unpacked: u64,
 ) -> Result<Columns, FileError> {
@@ -106,6 +106,7 @@ pub(crate) fn read_xlsx(
     let mut header: Vec<(usize, String)> = Vec::new();
     let mut wanted: Option<Vec<Option<usize>>> = None;
     let mut kept: Vec<Vec<Option<String>>> = Vec::new();
+    let mut headers: Vec<Header> = Vec::new();
     let mut first_column = u32::MAX;
     let mut height = 0usize;
     while let Some(cell) = cells.next_cell().map_err(|e| unreadable(file_name, e))? {
@@ -128,8 +129,9 @@ pub(crate) fn read_xlsx(
         let wanted = match &mut wanted {
             Some(wanted) => wanted,
             None => {
-                let found = positions(&header, columns)?;
+                let (found, read_as) = positions(&header, columns)?;
                 kept = vec![Vec::new(); found.len()];
+                headers = read_as;
                 wanted.insert(found)
             }
         };
@@ -154,12 +156,14 @@ pub(crate) fn read_xlsx(
     let wanted = match wanted {
         Some(wanted) => wanted,
         None => {
-            let found = positions(&header, columns)?;
+            let (found, read_as) = positions(&header, columns)?;
             kept = vec![Vec::new(); found.len()];
+            headers = read_as;
             found
         }
     };
     let specs = columns
+        .specs
         .iter()
         .zip(wanted)
         .zip(kept)
@@ -169,7 +173,11 @@ pub(crate) fn read_xlsx(
             (spec.name, cells)
         })
         .collect();
-    Ok(Columns { specs, height })
+    Ok(Columns {
+        specs,
+        height,
+        headers,
+    })
 }
 
 /// A spreadsheet cell as text. Formulas are never evaluated: a workbook holds their last
