@@ -137,6 +137,90 @@ async fn admin(app: &TestApp) -> As {
 }
 
 backend_tests! {
+    async fn a_wide_sheet_is_held_to_the_row_limit_by_its_filled_cells(backend) {
+        let app = tests::spawn_app_with(backend, &[("IMPORT_MAX_ROWS", "3")]).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        // Two rows of the sheet, four filled cells: four records, over the limit of three.
+        let sheet = "ת.ז,01/10/2025,02/10/2025\n039337423,V,V\n000000018,V,V\n";
+        let doc = "mutation($file: Upload!, $options: ImportOptions) { importAttendance(file: $file, options: $options) { status errors { row code } } }";
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "layout": "WIDE" } }), "roll.csv", sheet.as_bytes().to_vec()).await;
+        let log = &body["data"]["importAttendance"];
+        assert_eq!((log["status"].as_str(), log["errors"][0]["code"].as_str()), (Some("FAILED"), Some("TOO_MANY_ROWS")), "{body}");
+        assert_eq!(app.rows("attendance_records").await, 0);
+    }
+
+    async fn wide_sheets_import_as_the_long_rows_they_hold(backend) {
+        let app = tests::spawn_app(backend).await;
+        let who = admin(&app).await;
+        school_setup(&app, &who).await;
+        for (tz, first) in [("039337423", "נועה"), ("000000018", "אורי")] {
+            app.ok(&who, "mutation($tz: String!, $f: String!) { createStudent(input: { studentTz: $tz, firstName: $f, lastName: \"כהן\" }) { id } }", json!({ "tz": tz, "f": first })).await;
+        }
+        let doc = |kind: &str| format!("mutation($file: Upload!, $options: ImportOptions) {{ {kind}(file: $file, options: $options) {{ status rowsTotal rowsOk rowsUnchanged columns {{ header field }} errors {{ row column code message }} }} }}");
+        // A roll-call sheet: a column per date, the default symbols (and one of the school's own).
+        let sheet = "ת.ז,שם פרטי,01/10/2025,02/10/2025,05/10/2025\n039337423,נועה,V,ח,א\n000000018,אורי,✓,*,\n";
+        let options = json!({ "layout": "WIDE", "wide": { "symbols": [{ "symbol": "*", "status": "EXCUSED" }] } });
+        let (_, body) = app.upload(&who, &doc("importAttendance"), json!({ "options": options }), "roll.csv", sheet.as_bytes().to_vec()).await;
+        let log = &body["data"]["importAttendance"];
+        assert_eq!((log["status"].as_str(), log["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(5)), "{body}");
+        assert_eq!(log["columns"][2], json!({ "header": "01/10/2025", "field": "date" }), "{body}");
+        let data = app.ok(&who, "{ attendance(first: 10) { nodes { date status student { studentTz } } } }", json!({})).await;
+        let mut marks: Vec<(String, String, String)> = data["attendance"]["nodes"].as_array().unwrap().iter()
+            .map(|n| (n["student"]["studentTz"].as_str().unwrap().to_owned(), n["date"].as_str().unwrap().to_owned(), n["status"].as_str().unwrap().to_owned()))
+            .collect();
+        marks.sort();
+        assert_eq!(marks, [
+            ("000000018".into(), "2025-10-01".into(), "PRESENT".into()),
+            ("000000018".into(), "2025-10-02".into(), "EXCUSED".into()),
+            ("039337423".into(), "2025-10-01".into(), "PRESENT".into()),
+            ("039337423".into(), "2025-10-02".into(), "ABSENT".into()),
+            ("039337423".into(), "2025-10-05".into(), "LATE".into()),
+        ]);
+        let (_, again) = app.upload(&who, &doc("importAttendance"), json!({ "options": options }), "roll.csv", sheet.as_bytes().to_vec()).await;
+        assert_eq!(again["data"]["importAttendance"]["rowsUnchanged"], 5, "{again}");
+        // An unknown symbol is named by its cell: the sheet's line and the date's header.
+        let bad = "ת.ז,01/10/2025,02/10/2025\n039337423,V,?\n";
+        let (_, body) = app.upload(&who, &doc("importAttendance"), json!({ "options": { "layout": "WIDE" } }), "roll.csv", bad.as_bytes().to_vec()).await;
+        let log = &body["data"]["importAttendance"];
+        assert_eq!(log["status"], "FAILED", "{body}");
+        assert_eq!((log["errors"][0]["row"].as_i64(), log["errors"][0]["column"].as_str(), log["errors"][0]["code"].as_str()), (Some(2), Some("02/10/2025"), Some("INVALID_STATUS")), "{body}");
+
+        // A gradebook: a column per assessment of one subject, the date given once; the kind of
+        // work is read from each header.
+        let book = "ת.ז,שם פרטי,מבחן 1,בוחן,ציון סופי\n039337423,נועה,80,90,85\n000000018,אורי,70,,75\n";
+        let options = json!({ "layout": "WIDE", "wide": { "subject": "מתמטיקה", "date": "2026-01-15" } });
+        let (_, body) = app.upload(&who, &doc("importGrades"), json!({ "options": options }), "book.csv", book.as_bytes().to_vec()).await;
+        let log = &body["data"]["importGrades"];
+        assert_eq!((log["status"].as_str(), log["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(5)), "{body}");
+        let data = app.ok(&who, "{ grades(first: 10) { nodes { score category isFinal assessment { title } student { studentTz } } } }", json!({})).await;
+        let mut grades: Vec<(String, String, f64, String, bool)> = data["grades"]["nodes"].as_array().unwrap().iter()
+            .map(|n| (n["student"]["studentTz"].as_str().unwrap().to_owned(), n["assessment"]["title"].as_str().unwrap().to_owned(), n["score"].as_f64().unwrap(), n["category"].as_str().unwrap().to_owned(), n["isFinal"].as_bool().unwrap()))
+            .collect();
+        grades.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut expected: Vec<(String, String, f64, String, bool)> = vec![
+            ("000000018".into(), "ציון סופי".into(), 75.0, "FINAL".into(), true),
+            ("000000018".into(), "מבחן 1".into(), 70.0, "EXAM".into(), false),
+            ("039337423".into(), "בוחן".into(), 90.0, "QUIZ".into(), false),
+            ("039337423".into(), "ציון סופי".into(), 85.0, "FINAL".into(), true),
+            ("039337423".into(), "מבחן 1".into(), 80.0, "EXAM".into(), false),
+        ];
+        expected.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        assert_eq!(grades, expected);
+        let (_, again) = app.upload(&who, &doc("importGrades"), json!({ "options": options }), "book.csv", book.as_bytes().to_vec()).await;
+        assert_eq!(again["data"]["importGrades"]["rowsUnchanged"], 5, "{again}");
+        // A score out of range is named by its cell; a gradebook without a date is refused first.
+        let bad = "ת.ז,מבחן 2\n039337423,120\n";
+        let (_, body) = app.upload(&who, &doc("importGrades"), json!({ "options": options }), "book.csv", bad.as_bytes().to_vec()).await;
+        let error = &body["data"]["importGrades"]["errors"][0];
+        assert_eq!((error["row"].as_i64(), error["column"].as_str(), error["code"].as_str()), (Some(2), Some("מבחן 2"), Some("SCORE_OUT_OF_RANGE")), "{body}");
+        let (_, body) = app.upload(&who, &doc("importGrades"), json!({ "options": { "layout": "WIDE" } }), "book.csv", bad.as_bytes().to_vec()).await;
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+        let (_, body) = app.upload(&who, &doc("importStudents"), json!({ "options": { "layout": "WIDE" } }), "s.csv", bad.as_bytes().to_vec()).await;
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(app.rows("grades").await, 5, "refused sheets wrote nothing");
+    }
+
     async fn a_file_with_unfamiliar_headers_imports_with_a_columns_mapping(backend) {
         let app = tests::spawn_app(backend).await;
         let who = admin(&app).await;

@@ -4,13 +4,14 @@
 
 use std::io::Read;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, Upload};
+use async_graphql::{Context, Enum, Object, SimpleObject, Subscription, Upload};
 use chrono::{DateTime, Utc};
 use entity::{enums, ids::ImportLogId, import_log};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use super::import_options::{ImportColumn, ImportOptions, OneRosterImportOptions, layout, mapping};
 use super::{
     context::{scoped, state},
     pagination::{Page, page},
@@ -56,105 +57,6 @@ pub enum ImportMode {
     AllOrNothing,
     /// Write the valid rows and report the others.
     ValidRows,
-}
-
-/// How to run an import.
-#[derive(Debug, Clone, Default, InputObject)]
-pub struct ImportOptions {
-    /// Validate and report only; write nothing (default false).
-    pub dry_run: Option<bool>,
-    /// All or nothing (default), or the valid rows.
-    pub mode: Option<ImportMode>,
-    /// Answer at once with the log (`RUNNING`) and import in the background; follow it with
-    /// `importProgress(id)` or `importLog(id)` (default false: answer when done).
-    pub background: Option<bool>,
-    /// File headers to read as the given fields, before any name or alias (at most 200); a dry
-    /// run's `columns` shows how the file's headers were read.
-    pub columns: Option<Vec<ColumnMappingInput>>,
-}
-
-/// A file header read as one of the import's fields.
-#[derive(Debug, Clone, InputObject)]
-pub struct ColumnMappingInput {
-    /// The header as the file writes it (compared without case, spaces or bidi marks).
-    pub header: String,
-    /// The field, by our name: e.g. `student_tz`, `first_name`, `score`, `date`.
-    pub field: String,
-}
-
-/// A header of an imported file and the field it was read as.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct ImportColumn {
-    /// The header as the file writes it.
-    pub header: String,
-    /// The field it was read as; null when the import did not use it.
-    pub field: Option<String>,
-}
-
-/// The most entries of `columns`.
-const MAX_MAPPED_COLUMNS: usize = 200;
-
-/// Checks a `columns` option against the fields of `kind`, before any work starts.
-fn mapping(
-    kind: ImportKind,
-    columns: Option<Vec<ColumnMappingInput>>,
-) -> ApiResult<Vec<(String, String)>> {
-    let columns = columns.unwrap_or_default();
-    if columns.len() > MAX_MAPPED_COLUMNS {
-        return Err(ApiError::bad_field(
-            "options.columns",
-            format!("at most {MAX_MAPPED_COLUMNS} entries"),
-        ));
-    }
-    let fields = imports::fields(kind);
-    let mut errors = Vec::new();
-    for (i, c) in columns.iter().enumerate() {
-        if c.header.trim().is_empty() || c.header.chars().count() > 200 {
-            errors.push(crate::error::FieldError::new(
-                format!("options.columns[{i}].header"),
-                "must be 1 to 200 characters",
-            ));
-        }
-        if !fields.iter().any(|f| f.name == c.field) {
-            let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
-            errors.push(crate::error::FieldError::new(
-                format!("options.columns[{i}].field"),
-                format!("is not a field of this import; one of {}", names.join(", ")),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::bad_fields(errors));
-    }
-    Ok(columns.into_iter().map(|c| (c.header, c.field)).collect())
-}
-
-/// How to run a OneRoster import.
-#[derive(Debug, Clone, Default, InputObject)]
-pub struct OneRosterImportOptions {
-    /// Validate and report only; write nothing (default false).
-    pub dry_run: Option<bool>,
-    /// All or nothing (default), or the valid rows.
-    pub mode: Option<ImportMode>,
-    /// Answer at once with the log (`RUNNING`) and import in the background (default false).
-    pub background: Option<bool>,
-    /// The sourcedId of the org in `orgs.csv` that is this school; needed when the package
-    /// holds several schools (a district's package). Rows of other orgs are skipped.
-    pub org_sourced_id: Option<String>,
-}
-
-impl From<OneRosterImportOptions> for (ImportOptions, Option<String>) {
-    fn from(o: OneRosterImportOptions) -> Self {
-        (
-            ImportOptions {
-                dry_run: o.dry_run,
-                mode: o.mode,
-                background: o.background,
-                columns: None,
-            },
-            o.org_sourced_id,
-        )
-    }
 }
 
 /// One problem found in an imported file.
@@ -318,6 +220,7 @@ async fn run(
     let tenant = super::context::require(ctx, Permission::ImportsRun).await?;
     let mut options = options.unwrap_or_default();
     let columns = mapping(kind, options.columns.take())?;
+    let wide = layout(kind, options.layout, options.wide.take())?;
     let state = state(ctx)?;
     let max_bytes = state.config.import_max_bytes;
     let upload = file
@@ -378,6 +281,7 @@ async fn run(
             .saturating_mul(UNPACKED_FACTOR),
         org: org.map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()),
         columns,
+        wide,
     };
     let background = options_background;
     // An import is heavy work: it waits for one of the school's permits, and holds it until it

@@ -8,6 +8,7 @@ pub mod exports;
 mod graphiql;
 pub mod http;
 mod identity;
+pub mod import_options;
 pub mod imports;
 pub mod insights;
 pub mod limits;

@@ -12,6 +12,7 @@ pub mod parse;
 mod runner;
 pub mod students;
 pub mod table;
+pub mod wide;
 
 pub use lease::*;
 pub use runner::*;
@@ -186,6 +187,8 @@ pub struct ImportOptions {
     pub org: Option<String>,
     /// (file header, field) pairs read before names and aliases.
     pub columns: Vec<(String, String)>,
+    /// The file is a wide sheet (one row per student), read this way.
+    pub wide: Option<wide::Wide>,
 }
 
 /// One problem with one row (or, with row 0, the whole file).

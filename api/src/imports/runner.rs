@@ -390,18 +390,32 @@ pub(crate) async fn import(
     if kind == ImportKind::OneRoster {
         return import_package(db, school, bytes, options, progress).await;
     }
-    let specs = fields(kind);
+    let specs = if options.wide.is_some() {
+        wide::SPECS
+    } else {
+        fields(kind)
+    };
     let mapping = options.columns.clone();
+    let layout = options.wide.clone();
     let name = file_name.to_owned();
     let (max_rows, max_unpacked) = (options.max_rows, options.max_unpacked_bytes as u64);
     let started = std::time::Instant::now();
     // polars runs its own threads and must not run on an async worker.
-    let table = tokio::task::spawn_blocking(move || {
+    let (table, origin) = tokio::task::spawn_blocking(move || {
         let wanted = table::Wanted {
             specs,
             mapping: &mapping,
+            rest: layout.is_some(),
         };
-        table::read(&name, &bytes, wanted, max_rows, max_unpacked)
+        let table = table::read(&name, &bytes, wanted, max_rows, max_unpacked)?;
+        let Some(layout) = layout else {
+            return Ok((table, None));
+        };
+        let (long, origin) = match kind {
+            ImportKind::Grades => wide::grades(&table, &layout, max_rows)?,
+            _ => wide::attendance(&table, &layout, max_rows)?,
+        };
+        Ok::<_, table::FileError>((long, Some(origin)))
     })
     .await
     .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
@@ -424,6 +438,9 @@ pub(crate) async fn import(
         ImportKind::OneRoster => (Outcome::default(), false),
     };
     outcome.columns = table.headers.clone();
+    if let Some(origin) = &origin {
+        wide::place(&mut outcome.errors, origin);
+    }
     tracing::info!(
         kind = kind.as_str(),
         rows = outcome.rows_total,

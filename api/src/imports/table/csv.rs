@@ -130,7 +130,7 @@ pub(crate) fn read_csv(
         .enumerate()
         .map(|(i, c)| (i, c.get(0).unwrap_or_default().to_owned()))
         .collect();
-    let (wanted, headers) = positions(&header, columns)?;
+    let found = positions(&header, columns)?;
     // Trailing blank lines are not rows: the height ends at the last row with any text.
     let rows = frame.height() - 1;
     let height = texts
@@ -151,15 +151,13 @@ pub(crate) fn read_csv(
     // Each recognised column is cleaned straight from the frame's cells into a new column: no
     // copy of the file's cells is made on the way.
     let mut series = Vec::new();
-    for (spec, position) in columns.specs.iter().zip(wanted) {
+    for (name, position) in found.names.iter().zip(&found.at) {
         let Some(column) = position.and_then(|p| texts.get(p)) else {
             continue;
         };
-        series.push(clean_column(spec.name, || {
-            (1..=height).map(|r| column.get(r))
-        })?);
+        series.push(clean_column(name, || (1..=height).map(|r| column.get(r)))?);
     }
-    table(height, series, headers)
+    table(height, series, found)
 }
 
 /// The line on which a quote opens that the file never closes, if any (quotes are counted as

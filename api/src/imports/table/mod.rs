@@ -33,7 +33,7 @@ pub struct FileError {
 }
 
 impl FileError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             column: None,
@@ -84,6 +84,9 @@ pub struct Wanted<'a> {
     pub specs: &'a [Spec],
     /// (file header, field) pairs the user gave.
     pub mapping: &'a [(String, String)],
+    /// Keep every other header's column too (a wide sheet's dates or assessments), as
+    /// [`Table::others`].
+    pub rest: bool,
 }
 
 impl<'a> From<&'a [Spec]> for Wanted<'a> {
@@ -91,6 +94,7 @@ impl<'a> From<&'a [Spec]> for Wanted<'a> {
         Self {
             specs,
             mapping: &[],
+            rest: false,
         }
     }
 }
@@ -101,6 +105,9 @@ impl<'a> From<&'a [Spec]> for Wanted<'a> {
 pub struct Table {
     /// Each header of the file and the field it was read as.
     pub headers: Vec<Header>,
+    /// With [`Wanted::rest`]: the other columns, as (frame column name, the file's header), in
+    /// file order.
+    pub others: Vec<(String, String)>,
     /// The cells, one `String` column per recognised column.
     pub frame: DataFrame,
 }
@@ -213,18 +220,25 @@ fn unreadable(file_name: &str, e: impl std::fmt::Display) -> FileError {
 /// is the `i`-th row after the header), and how many rows there are once trailing blank rows
 /// are dropped.
 struct Columns {
-    specs: Vec<(&'static str, Vec<Option<String>>)>,
+    specs: Vec<(String, Vec<Option<String>>)>,
     height: usize,
+    found: Found,
+}
+
+/// Where a file's columns are: for each column kept (our fields, then with
+/// [`Wanted::rest`] every other header), its frame name and its position in the file.
+#[derive(Debug, Default)]
+struct Found {
+    at: Vec<Option<usize>>,
+    names: Vec<String>,
     headers: Vec<Header>,
+    others: Vec<(String, String)>,
 }
 
 /// Where each of `columns` sits among `header`'s cells (`None`: absent), with each header and
 /// the field it was read as; or the first required field that is missing. A header the user
 /// mapped is read as the field they named, and as nothing else.
-fn positions(
-    header: &[(usize, String)],
-    columns: Wanted<'_>,
-) -> Result<(Vec<Option<usize>>, Vec<Header>), FileError> {
+fn positions(header: &[(usize, String)], columns: Wanted<'_>) -> Result<Found, FileError> {
     let mapped: std::collections::HashMap<String, &str> = columns
         .mapping
         .iter()
@@ -261,7 +275,23 @@ fn positions(
             (text.trim().to_owned(), field)
         })
         .collect();
-    Ok((found, headers))
+    let mut found = Found {
+        names: columns.specs.iter().map(|s| s.name.to_owned()).collect(),
+        at: found,
+        headers,
+        others: Vec::new(),
+    };
+    if columns.rest {
+        for ((at, text), (_, field)) in header.iter().zip(&found.headers) {
+            if field.is_none() && !text.trim().is_empty() {
+                let name = format!("~{at}");
+                found.others.push((name.clone(), text.trim().to_owned()));
+                found.names.push(name);
+                found.at.push(Some(*at));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Two columns for one field: which one is meant cannot be guessed.
@@ -350,7 +380,7 @@ fn finish(columns: Columns) -> Result<Table, FileError> {
     for (name, cells) in &columns.specs {
         series.push(clean_column(name, || cells.iter().map(Option::as_deref))?);
     }
-    table(columns.height, series, columns.headers)
+    table(columns.height, series, columns.found)
 }
 
 fn no_rows() -> FileError {
@@ -359,7 +389,7 @@ fn no_rows() -> FileError {
 
 /// The cells `cells()` gives, cleaned, as the text column `name`; refuses a cell over
 /// [`MAX_CELL_CHARS`]. The cells are read twice (checked, then cleaned) rather than copied.
-fn clean_column<'a, I>(name: &'static str, cells: impl Fn() -> I) -> Result<Column, FileError>
+fn clean_column<'a, I>(name: &str, cells: impl Fn() -> I) -> Result<Column, FileError>
 where
     I: Iterator<Item = Option<&'a str>>,
 {
@@ -394,8 +424,36 @@ where
     Ok(cleaned.into_series().into_column())
 }
 
-fn table(height: usize, series: Vec<Column>, headers: Vec<Header>) -> Result<Table, FileError> {
+fn table(height: usize, series: Vec<Column>, found: Found) -> Result<Table, FileError> {
     let frame = DataFrame::new(height, series)
         .map_err(|e| FileError::new("UNREADABLE_FILE", e.to_string()))?;
-    Ok(Table { headers, frame })
+    Ok(Table {
+        headers: found.headers,
+        others: found.others,
+        frame,
+    })
+}
+
+impl Table {
+    /// A table of text columns `columns` (name, cells), e.g. a wide sheet turned into long
+    /// rows; the cells are not cleaned again.
+    pub fn from_columns(
+        height: usize,
+        columns: Vec<(&'static str, Vec<Option<String>>)>,
+        headers: Vec<Header>,
+    ) -> Result<Self, FileError> {
+        let series = columns
+            .into_iter()
+            .map(|(name, cells)| {
+                StringChunked::from_iter_options(name.into(), cells.into_iter())
+                    .into_series()
+                    .into_column()
+            })
+            .collect();
+        let found = Found {
+            headers,
+            ..Found::default()
+        };
+        table(height, series, found)
+    }
 }

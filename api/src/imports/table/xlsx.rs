@@ -104,9 +104,8 @@ pub(crate) fn read_xlsx(
     // The header is the first row that holds anything; the cells come row by row.
     let mut header_row: Option<u32> = None;
     let mut header: Vec<(usize, String)> = Vec::new();
-    let mut wanted: Option<Vec<Option<usize>>> = None;
+    let mut wanted: Option<Found> = None;
     let mut kept: Vec<Vec<Option<String>>> = Vec::new();
-    let mut headers: Vec<Header> = Vec::new();
     let mut first_column = u32::MAX;
     let mut height = 0usize;
     while let Some(cell) = cells.next_cell().map_err(|e| unreadable(file_name, e))? {
@@ -129,9 +128,8 @@ pub(crate) fn read_xlsx(
         let wanted = match &mut wanted {
             Some(wanted) => wanted,
             None => {
-                let (found, read_as) = positions(&header, columns)?;
-                kept = vec![Vec::new(); found.len()];
-                headers = read_as;
+                let found = positions(&header, columns)?;
+                kept = vec![Vec::new(); found.at.len()];
                 wanted.insert(found)
             }
         };
@@ -142,7 +140,7 @@ pub(crate) fn read_xlsx(
         if !text.trim().is_empty() {
             height = height.max(index + 1);
         }
-        if let Some(slot) = wanted.iter().position(|w| *w == Some(column as usize)) {
+        if let Some(slot) = wanted.at.iter().position(|w| *w == Some(column as usize)) {
             let cells = &mut kept[slot];
             if cells.len() <= index {
                 cells.resize(index + 1, None);
@@ -156,27 +154,26 @@ pub(crate) fn read_xlsx(
     let wanted = match wanted {
         Some(wanted) => wanted,
         None => {
-            let (found, read_as) = positions(&header, columns)?;
-            kept = vec![Vec::new(); found.len()];
-            headers = read_as;
+            let found = positions(&header, columns)?;
+            kept = vec![Vec::new(); found.at.len()];
             found
         }
     };
-    let specs = columns
-        .specs
+    let specs = wanted
+        .names
         .iter()
-        .zip(wanted)
+        .zip(&wanted.at)
         .zip(kept)
         .filter(|((_, w), _)| w.is_some())
-        .map(|((spec, _), mut cells)| {
+        .map(|((name, _), mut cells)| {
             cells.resize(height, None);
-            (spec.name, cells)
+            (name.clone(), cells)
         })
         .collect();
     Ok(Columns {
         specs,
         height,
-        headers,
+        found: wanted,
     })
 }
 
