@@ -137,6 +137,35 @@ async fn admin(app: &TestApp) -> As {
 }
 
 backend_tests! {
+    async fn a_wide_gradebook_reads_alike_from_csv_windows_1255_and_xlsx_and_analytics_agree(backend) {
+        let mut seen: Option<Vec<Value>> = None;
+        for file in ["gradebook.csv", "gradebook-1255.csv", "gradebook.xlsx"] {
+            let app = tests::spawn_app(backend).await;
+            let who = admin(&app).await;
+            school_setup(&app, &who).await;
+            let log = run(&app, &who, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+            assert_eq!(log["status"], "SUCCEEDED", "{log}");
+            let options = json!({ "layout": "WIDE", "wide": { "subject": "מתמטיקה", "date": "2026-01-15" } });
+            let log = run(&app, &who, "importGrades", file, fixture(file), options).await;
+            assert_eq!((log["status"].as_str(), log["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(7)), "{file}: {log}");
+            let data = app.ok(&who, "{ grades(first: 20) { nodes { score category isFinal assessment { title } student { studentTz } } } }", json!({})).await;
+            let mut grades = data["grades"]["nodes"].as_array().unwrap().clone();
+            grades.sort_by_key(|g| (g["student"]["studentTz"].to_string(), g["assessment"]["title"].to_string()));
+            if let Some(first) = &seen {
+                assert_eq!(&grades, first, "{file} reads as gradebook.csv does");
+            }
+            seen = Some(grades);
+            // The subject's average is the mean of the seven scores (each out of 100).
+            let data = app.ok(&who, "{ analytics { subjectAverages { subject { name } average count } } }", json!({})).await;
+            let math = data["analytics"]["subjectAverages"].as_array().unwrap().iter()
+                .find(|a| a["subject"]["name"] == "מתמטיקה").expect("math's average").clone();
+            let scores = [95.0, 88.0, 92.0, 78.5, 80.0, 64.0, 70.0];
+            let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+            assert_eq!(math["count"], 7, "{file}: {math}");
+            assert!((math["average"].as_f64().unwrap() - mean).abs() < 1e-6, "{file}: {math} against {mean}");
+        }
+    }
+
     async fn a_wide_sheet_is_held_to_the_row_limit_by_its_filled_cells(backend) {
         let app = tests::spawn_app_with(backend, &[("IMPORT_MAX_ROWS", "3")]).await;
         let who = admin(&app).await;
