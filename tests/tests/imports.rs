@@ -155,6 +155,27 @@ backend_tests! {
                 assert_eq!(&grades, first, "{file} reads as gradebook.csv does");
             }
             seen = Some(grades);
+            if file == "gradebook.csv" {
+                // The same grades as a long file, in a second school, read the same.
+                let long = "ת.ז,מקצוע,ציון,תאריך,סוג,מטלה\n\
+                    039337423,מתמטיקה,95,15/01/2026,exam,מבחן 1\n039337423,מתמטיקה,88,15/01/2026,quiz,בוחן\n\
+                    039337423,מתמטיקה,92,15/01/2026,final,ציון סופי\n123456782,מתמטיקה,78.5,15/01/2026,exam,מבחן 1\n\
+                    123456782,מתמטיקה,80,15/01/2026,final,ציון סופי\n200000016,מתמטיקה,64,15/01/2026,exam,מבחן 1\n\
+                    200000016,מתמטיקה,70,15/01/2026,quiz,בוחן\n";
+                let other = app.another_instance().await;
+                let root = other.root().await;
+                other.create_school(&root, "long-school").await;
+                let token = other.member_token(&root, "long-school", "long@example.org", "ADMIN").await;
+                let b = As::token(&token);
+                school_setup(&other, &b).await;
+                run(&other, &b, "importStudents", "students.csv", fixture("students.csv"), json!(null)).await;
+                let log = run(&other, &b, "importGrades", "long.csv", long.as_bytes().to_vec(), json!(null)).await;
+                assert_eq!(log["rowsOk"], 7, "{log}");
+                let data = other.ok(&b, "{ grades(first: 20) { nodes { score category isFinal assessment { title } student { studentTz } } } }", json!({})).await;
+                let mut long_grades = data["grades"]["nodes"].as_array().unwrap().clone();
+                long_grades.sort_by_key(|g| (g["student"]["studentTz"].to_string(), g["assessment"]["title"].to_string()));
+                assert_eq!(Some(&long_grades), seen.as_ref(), "the long file holds the same grades");
+            }
             // The subject's average is the mean of the seven scores (each out of 100).
             let data = app.ok(&who, "{ analytics { subjectAverages { subject { name } average count } } }", json!({})).await;
             let math = data["analytics"]["subjectAverages"].as_array().unwrap().iter()
@@ -339,6 +360,13 @@ backend_tests! {
         assert_eq!((errors[1].0, errors[1].1), (4, "DATE_OUTSIDE_TERM"), "{log}");
         assert!(errors[1].2.contains("2026-08-01"), "{log}");
         assert_eq!(app.rows("grades").await, 4, "a refused file writes nothing");
+
+        // A date two terms hold cannot say which one it is in.
+        app.ok(&who, "mutation($y: UUID!) { createTerm(input: { academicYearId: $y, name: \"רבעון\", startDate: \"2026-03-01\", endDate: \"2026-04-30\" }) { id } }", json!({ "y": year })).await;
+        let two = "national id,subject,score,date\n039337423,מתמטיקה,70,2026-03-15\n";
+        let log = run(&app, &who, "importGrades", "two.csv", two.as_bytes().to_vec(), json!(null)).await;
+        assert_eq!((log["errors"][0]["code"].as_str(), log["errors"][0]["column"].as_str()), (Some("AMBIGUOUS_TERM"), Some("date")), "{log}");
+        assert!(log["errors"][0]["message"].as_str().unwrap().contains("2026-03-15"), "{log}");
     }
 
     async fn students_load_alike_from_utf8_bom_windows_1255_and_xlsx(backend) {

@@ -145,7 +145,10 @@ fn columns(file: &str) -> Vec<Spec> {
             col("role", true),
             col("orgsourcedid", true),
         ],
-        "demographics.csv" => &[col("birthdate", false), col("sex", false)],
+        "demographics.csv" => &[
+            alt("birthdate", false, &["birth_date", "dateofbirth", "dob"]),
+            alt("sex", false, &["gender"]),
+        ],
         "enrollments.csv" => &[
             col("classsourcedid", true),
             col("schoolsourcedid", true),
