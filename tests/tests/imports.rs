@@ -268,6 +268,9 @@ backend_tests! {
         assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
         let (_, body) = app.upload(&who, &doc("importStudents"), json!({ "options": { "layout": "WIDE" } }), "s.csv", bad.as_bytes().to_vec()).await;
         assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+        let symbols: Vec<Value> = (0..51).map(|i| json!({ "symbol": format!("s{i}"), "status": "PRESENT" })).collect();
+        let (_, body) = app.upload(&who, &doc("importAttendance"), json!({ "options": { "layout": "WIDE", "wide": { "symbols": symbols } } }), "roll.csv", sheet.as_bytes().to_vec()).await;
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "over 50 symbols: {body}");
         assert_eq!(app.rows("grades").await, 5, "refused sheets wrote nothing");
     }
 

@@ -258,7 +258,12 @@ pub async fn complete(
                 let columns: Vec<serde_json::Value> = outcome
                     .columns
                     .iter()
-                    .map(|(header, field)| serde_json::json!({ "header": header, "field": field }))
+                    .map(|(header, field)| {
+                        // A header is kept to 200 characters: the log stays small whatever the
+                        // file's header cells hold.
+                        let header: String = header.chars().take(200).collect();
+                        serde_json::json!({ "header": header, "field": field })
+                    })
                     .collect();
                 row.columns = Set(Some(serde_json::Value::Array(columns)));
             }
