@@ -268,6 +268,15 @@ backend_tests! {
         assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
         let (_, body) = app.upload(&who, &doc("importStudents"), json!({ "options": { "layout": "WIDE" } }), "s.csv", bad.as_bytes().to_vec()).await;
         assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+        let long_subject = json!({ "options": { "layout": "WIDE", "wide": { "subject": "מ".repeat(201), "date": "2026-01-15" } } });
+        let (_, body) = app.upload(&who, &doc("importGrades"), long_subject, "book.csv", book.as_bytes().to_vec()).await;
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "a subject over 200 characters: {body}");
+        // The same student twice: the duplicate names the sheet's lines, not the long rows.
+        let twice = "ת.ז,03/10/2025\n039337423,V\n039337423,ח\n";
+        let (_, body) = app.upload(&who, &doc("importAttendance"), json!({ "options": { "layout": "WIDE" } }), "roll.csv", twice.as_bytes().to_vec()).await;
+        let error = &body["data"]["importAttendance"]["errors"][0];
+        assert_eq!((error["row"].as_i64(), error["code"].as_str()), (Some(3), Some("DUPLICATE_ROW")), "{body}");
+        assert!(error["message"].as_str().unwrap().starts_with("line 2 (03/10/2025)"), "{body}");
         let symbols: Vec<Value> = (0..51).map(|i| json!({ "symbol": format!("s{i}"), "status": "PRESENT" })).collect();
         let (_, body) = app.upload(&who, &doc("importAttendance"), json!({ "options": { "layout": "WIDE", "wide": { "symbols": symbols } } }), "roll.csv", sheet.as_bytes().to_vec()).await;
         assert_eq!(tests::code(&body), "BAD_USER_INPUT", "over 50 symbols: {body}");
@@ -311,6 +320,16 @@ backend_tests! {
         let (_, body) = app.upload(&who, doc, json!({ "options": { "columns": [{ "header": "x", "field": "shoe_size" }] } }), "s.csv", b"a\n1\n".to_vec()).await;
         assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
         assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "options.columns[0].field", "{body}");
+        // A mapped field is read from its mapped header only: the file's own last_name column
+        // is then simply not used.
+        let both = "student_tz,first_name,last_name,Family\n039337423,נועה,x,כהן\n".as_bytes().to_vec();
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "dryRun": true, "columns": [{ "header": "Family", "field": "last_name" }] } }), "s.csv", both).await;
+        assert_eq!(body["data"]["importStudents"]["columns"][2], json!({ "header": "last_name", "field": null }), "{body}");
+        assert_eq!(body["data"]["importStudents"]["columns"][3], json!({ "header": "Family", "field": "last_name" }), "{body}");
+        // A header over 200 characters is refused whole, before anything copies it.
+        let long_header = format!("student_tz,first_name,last_name,{}\n039337423,a,b,c\n", "h".repeat(201));
+        let (_, body) = app.upload(&who, doc, json!({ "options": { "dryRun": true } }), "s.csv", long_header.into_bytes()).await;
+        assert_eq!(body["data"]["importStudents"]["errors"][0]["code"], "HEADER_TOO_LONG", "{body}");
         let many: Vec<Value> = (0..201).map(|i| json!({ "header": format!("h{i}"), "field": "email" })).collect();
         let (_, body) = app.upload(&who, doc, json!({ "options": { "columns": many } }), "s.csv", b"a\n1\n".to_vec()).await;
         assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");

@@ -99,11 +99,16 @@ pub(crate) fn layout(
             "a wide gradebook needs the date of its grades",
         ));
     }
-    let text = |t: Option<String>| t.and_then(|t| crate::rules::clean_text(&t));
+    // Given once, copied into every row: held to the name rule first.
+    let name = |field: &str, t: Option<String>| {
+        t.map(|t| crate::rules::Name::parse(&t).map(crate::rules::Name::into_string))
+            .transpose()
+            .map_err(|b| ApiError::bad_field(field, b.message))
+    };
     Ok(Some(imports::wide::Wide {
-        subject: text(wide.subject),
+        subject: name("options.wide.subject", wide.subject)?,
         date: wide.date,
-        term: text(wide.term),
+        term: name("options.wide.term", wide.term)?,
         category: wide
             .category
             .map(|c| format!("{:?}", enums::GradeCategory::from(c)).to_uppercase()),
@@ -139,6 +144,7 @@ pub(crate) const MAX_MAPPED_COLUMNS: usize = 200;
 /// Checks a `columns` option against the fields of `kind`, before any work starts.
 pub(crate) fn mapping(
     kind: ImportKind,
+    wide: bool,
     columns: Option<Vec<ColumnMappingInput>>,
 ) -> ApiResult<Vec<(String, String)>> {
     let columns = columns.unwrap_or_default();
@@ -148,7 +154,13 @@ pub(crate) fn mapping(
             format!("at most {MAX_MAPPED_COLUMNS} entries"),
         ));
     }
-    let fields = imports::fields(kind);
+    // A wide sheet is read for the student's id and names; its other headers are dates or
+    // assessments.
+    let fields = if wide {
+        imports::wide::SPECS
+    } else {
+        imports::fields(kind)
+    };
     let mut errors = Vec::new();
     for (i, c) in columns.iter().enumerate() {
         if c.header.trim().is_empty() || c.header.chars().count() > 200 {

@@ -219,8 +219,8 @@ async fn run(
 ) -> ApiResult<ImportLog> {
     let tenant = super::context::require(ctx, Permission::ImportsRun).await?;
     let mut options = options.unwrap_or_default();
-    let columns = mapping(kind, options.columns.take())?;
     let wide = layout(kind, options.layout, options.wide.take())?;
+    let columns = mapping(kind, wide.is_some(), options.columns.take())?;
     let state = state(ctx)?;
     let max_bytes = state.config.import_max_bytes;
     let upload = file

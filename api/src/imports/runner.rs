@@ -187,6 +187,72 @@ pub async fn start(
     Ok(log)
 }
 
+/// Writes what an import found onto its log row: counts, errors, message and how the file's
+/// headers were read; or why it failed.
+fn record(
+    row: &mut import_log::ActiveModel,
+    result: &Result<Outcome, ImportError>,
+    options: &ImportOptions,
+) {
+    match &result {
+        Ok(outcome) => {
+            let status = if outcome.rows_failed == 0 {
+                ImportStatus::Succeeded
+            } else if outcome.rows_ok + outcome.rows_unchanged > 0
+                && options.mode == ImportMode::ValidRows
+            {
+                ImportStatus::Partial
+            } else {
+                ImportStatus::Failed
+            };
+            row.status = Set(status);
+            row.rows_total = Set(count(outcome.rows_total));
+            row.rows_processed = Set(count(outcome.rows_total));
+            row.rows_ok = Set(count(outcome.rows_ok));
+            row.rows_failed = Set(count(outcome.rows_failed));
+            row.rows_unchanged = Set(count(outcome.rows_unchanged));
+            row.errors = Set(errors_json(&outcome.errors));
+            row.message = Set(Some(summary(outcome, options)));
+            if !outcome.columns.is_empty() {
+                row.columns = Set(Some(columns_json(&outcome.columns)));
+            }
+        }
+        Err(ImportError::File(e)) => {
+            row.status = Set(ImportStatus::Failed);
+            row.errors = Set(errors_json(&[RowError {
+                row: 0,
+                column: e.column.clone(),
+                code: e.code,
+                message: e.message.clone(),
+            }]));
+            row.message = Set(Some(e.message.clone()));
+        }
+        Err(ImportError::Db(e)) => {
+            tracing::error!(error = %e, "import failed in the database");
+            row.status = Set(ImportStatus::Failed);
+            row.message = Set(Some(
+                "the import failed inside the database; nothing was written".to_owned(),
+            ));
+        }
+    }
+    row.finished_at = Set(Some(Utc::now()));
+    row.updated_at = Set(Utc::now());
+}
+
+/// How the file's headers were read, for the log: a header is kept to 200 characters, so the
+/// log stays small whatever the file's header cells hold.
+fn columns_json(columns: &[table::Header]) -> serde_json::Value {
+    serde_json::Value::Array(
+        columns
+            .iter()
+            .map(|(header, field)| {
+                let header: String = header.chars().take(200).collect();
+                serde_json::json!({ "header": header, "field": field })
+            })
+            .collect(),
+    )
+}
+
 /// Reads, validates and writes the file of the import `log` (from [`start`]), then records and
 /// announces the outcome.
 pub async fn complete(
@@ -235,59 +301,7 @@ pub async fn complete(
         }
     };
     let mut row = log.into_active_model();
-    match &result {
-        Ok(outcome) => {
-            let status = if outcome.rows_failed == 0 {
-                ImportStatus::Succeeded
-            } else if outcome.rows_ok + outcome.rows_unchanged > 0
-                && options.mode == ImportMode::ValidRows
-            {
-                ImportStatus::Partial
-            } else {
-                ImportStatus::Failed
-            };
-            row.status = Set(status);
-            row.rows_total = Set(count(outcome.rows_total));
-            row.rows_processed = Set(count(outcome.rows_total));
-            row.rows_ok = Set(count(outcome.rows_ok));
-            row.rows_failed = Set(count(outcome.rows_failed));
-            row.rows_unchanged = Set(count(outcome.rows_unchanged));
-            row.errors = Set(errors_json(&outcome.errors));
-            row.message = Set(Some(summary(outcome, &options)));
-            if !outcome.columns.is_empty() {
-                let columns: Vec<serde_json::Value> = outcome
-                    .columns
-                    .iter()
-                    .map(|(header, field)| {
-                        // A header is kept to 200 characters: the log stays small whatever the
-                        // file's header cells hold.
-                        let header: String = header.chars().take(200).collect();
-                        serde_json::json!({ "header": header, "field": field })
-                    })
-                    .collect();
-                row.columns = Set(Some(serde_json::Value::Array(columns)));
-            }
-        }
-        Err(ImportError::File(e)) => {
-            row.status = Set(ImportStatus::Failed);
-            row.errors = Set(errors_json(&[RowError {
-                row: 0,
-                column: e.column.clone(),
-                code: e.code,
-                message: e.message.clone(),
-            }]));
-            row.message = Set(Some(e.message.clone()));
-        }
-        Err(ImportError::Db(e)) => {
-            tracing::error!(error = %e, "import failed in the database");
-            row.status = Set(ImportStatus::Failed);
-            row.message = Set(Some(
-                "the import failed inside the database; nothing was written".to_owned(),
-            ));
-        }
-    }
-    row.finished_at = Set(Some(Utc::now()));
-    row.updated_at = Set(Utc::now());
+    record(&mut row, &result, &options);
     let failed = row.clone();
     let log = match tx.update(row).await {
         // An import that wrote rows is on the audit log, in the same transaction.

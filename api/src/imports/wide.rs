@@ -38,8 +38,20 @@ pub const SPECS: &[Spec] = &[
     Spec::optional("last_name", &["שם משפחה", "family_name", "familyName"]),
 ];
 
-/// Where a long row came from: the sheet's line and the column's header.
-pub type Origin = (usize, String);
+/// Where a long row came from: the sheet's line and the column's header (shared by the
+/// column's cells).
+pub type Origin = (usize, std::sync::Arc<str>);
+
+/// The fields of the long rows whose value a wide sheet's cell (or its column's header) gives:
+/// an error in one of them is the cell's.
+const CELL_FIELDS: &[&str] = &[
+    "status",
+    "date",
+    "score",
+    "subject",
+    "assessment",
+    "category",
+];
 
 /// The attendance symbols read by default (compared without case or surrounding space);
 /// words (present, נוכח, …) are read as in the long layout.
@@ -155,16 +167,34 @@ fn headers(table: &Table, field: &'static str, read: impl Fn(&str) -> bool) -> V
         .collect()
 }
 
-/// A wide attendance sheet: one column per date, cells holding symbols or words.
+/// The sheet's other columns once: each header (shared), refusing a header twice.
+fn columns(table: &Table) -> Result<Vec<(&str, std::sync::Arc<str>)>, FileError> {
+    let mut seen = std::collections::HashSet::new();
+    table
+        .others
+        .iter()
+        .map(|(name, header)| {
+            if !seen.insert(super::table::header_key(header)) {
+                return Err(FileError::new(
+                    "DUPLICATE_COLUMN",
+                    format!("the column {header} appears twice: keep one of them"),
+                ));
+            }
+            Ok((name.as_str(), std::sync::Arc::from(header.as_str())))
+        })
+        .collect()
+}
+
+/// A wide attendance sheet: one column per date, cells holding symbols or words. Other columns
+/// are not read (the log's `columns` shows them unused).
 pub fn attendance(
     table: &Table,
     wide: &Wide,
     max_rows: usize,
 ) -> Result<(Table, Vec<Origin>), FileError> {
-    let dates: Vec<(&String, &String, NaiveDate)> = table
-        .others
-        .iter()
-        .filter_map(|(name, header)| parse::date(header).map(|d| (name, header, d)))
+    let dates: Vec<(&str, std::sync::Arc<str>, NaiveDate)> = columns(table)?
+        .into_iter()
+        .filter_map(|(name, header)| parse::date(&header).map(|d| (name, header, d)))
         .collect();
     if dates.is_empty() {
         return Err(FileError::new(
@@ -183,7 +213,7 @@ pub fn attendance(
                 Some(date.to_string()),
                 Some(status(cell, wide)),
             ];
-            long.push(cells, (i + 2, (*header).clone()), max_rows)?;
+            long.push(cells, (i + 2, header.clone()), max_rows)?;
         }
     }
     long.finish(headers(table, "date", |h| parse::date(h).is_some()))
@@ -202,7 +232,8 @@ pub fn grades(
             "a wide gradebook needs the date of its grades (options.wide.date)",
         ));
     };
-    if table.others.is_empty() {
+    let others = columns(table)?;
+    if others.is_empty() {
         return Err(FileError::new(
             "NO_SCORE_COLUMNS",
             "a wide gradebook has a column per assessment or subject; none found",
@@ -220,13 +251,13 @@ pub fn grades(
     ];
     let mut long = Long::new(&names);
     for i in 0..table.height() {
-        for (name, header) in &table.others {
+        for (name, header) in &others {
             let Some(cell) = table.cell(name, i) else {
                 continue;
             };
             let (subject, assessment) = match &wide.subject {
-                Some(subject) => (subject.clone(), Some(header.clone())),
-                None => (header.clone(), None),
+                Some(subject) => (subject.clone(), Some(header.to_string())),
+                None => (header.to_string(), None),
             };
             let category = wide
                 .category
@@ -248,16 +279,27 @@ pub fn grades(
     long.finish(headers(table, "score", |_| true))
 }
 
-/// Names each error by the sheet's cell: its line, and for a cell's own values the column's
-/// header.
+/// Names each error by the sheet's cell: its line, and for the cell's own values the column's
+/// header; a row number quoted in a message (a duplicate's first row) becomes a line too.
 pub fn place(errors: &mut [RowError], origin: &[Origin]) {
+    let line = |row: usize| row.checked_sub(2).and_then(|i| origin.get(i));
     for error in errors {
-        let Some((line, header)) = error.row.checked_sub(2).and_then(|i| origin.get(i)) else {
+        let Some((at, header)) = line(error.row) else {
             continue;
         };
-        error.row = *line;
-        if error.column.as_deref() != Some("student_tz") {
-            error.column = Some(header.clone());
+        error.row = *at;
+        if error
+            .column
+            .as_deref()
+            .is_some_and(|c| CELL_FIELDS.contains(&c))
+        {
+            error.column = Some(header.to_string());
+        }
+        if let Some(rest) = error.message.strip_prefix("row ")
+            && let Some((number, tail)) = rest.split_once(' ')
+            && let Some((first, first_header)) = number.parse().ok().and_then(line)
+        {
+            error.message = format!("line {first} ({first_header}) {tail}");
         }
     }
 }

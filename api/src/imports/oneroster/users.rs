@@ -532,7 +532,8 @@ const ID_LABELS: &[&str] = &[
 
 /// A user's national id as the row gives it, and the field it came from: a labelled `userIds`
 /// entry (`{tz:…}`, also `{national_id:…}`, `{teudat_zehut:…}`, `{ת.ז:…}`), valid or not;
-/// else the `identifier` cell, or a bare `userIds` value, when it passes the check digit.
+/// else the `identifier` cell, or a bare `userIds` value, when it is nine digits that pass the
+/// check digit.
 fn national_id(sheet: &Sheet<'_>, i: usize) -> Option<(String, &'static str)> {
     let cell = sheet.cell("userIds", i);
     let labelled = user_ids(cell)
@@ -541,7 +542,14 @@ fn national_id(sheet: &Sheet<'_>, i: usize) -> Option<(String, &'static str)> {
     if let Some((_, value)) = labelled {
         return Some((value, "userIds {tz:…}"));
     }
-    let valid = |text: &str| StudentTz::parse(text).is_ok();
+    // Unlabelled, only a full nine-digit id counts: a short local number could pass the check
+    // digit once zero-padded.
+    let valid = |text: &str| {
+        let text = text.trim();
+        text.len() == 9
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && StudentTz::parse(text).is_ok()
+    };
     if let Some(identifier) = sheet.cell("identifier", i).filter(|t| valid(t)) {
         return Some((identifier.to_owned(), "identifier"));
     }

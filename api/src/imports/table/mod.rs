@@ -239,6 +239,7 @@ struct Found {
 /// the field it was read as; or the first required field that is missing. A header the user
 /// mapped is read as the field they named, and as nothing else.
 fn positions(header: &[(usize, String)], columns: Wanted<'_>) -> Result<Found, FileError> {
+    let header = &clean_headers(header)?;
     let mapped: std::collections::HashMap<String, &str> = columns
         .mapping
         .iter()
@@ -249,9 +250,14 @@ fn positions(header: &[(usize, String)], columns: Wanted<'_>) -> Result<Found, F
         .specs
         .iter()
         .map(|column| {
+            // A field the user mapped is read from the mapped header only.
+            let field_mapped = mapped.values().any(|f| *f == column.name);
             let mut matching = keys.iter().filter(|(_, k)| match mapped.get(k) {
                 Some(field) => *field == column.name,
-                None => k == column.name || column.aliases.iter().any(|a| header_key(a) == *k),
+                None => {
+                    !field_mapped
+                        && (k == column.name || column.aliases.iter().any(|a| header_key(a) == *k))
+                }
             });
             let position = matching.next().map(|(i, _)| *i);
             if let Some((again, _)) = matching.next() {
@@ -283,7 +289,8 @@ fn positions(header: &[(usize, String)], columns: Wanted<'_>) -> Result<Found, F
     };
     if columns.rest {
         for ((at, text), (_, field)) in header.iter().zip(&found.headers) {
-            if field.is_none() && !text.trim().is_empty() {
+            let key = header_key(text);
+            if field.is_none() && !text.trim().is_empty() && !mapped.contains_key(&key) {
                 let name = format!("~{at}");
                 found.others.push((name.clone(), text.trim().to_owned()));
                 found.names.push(name);
@@ -292,6 +299,42 @@ fn positions(header: &[(usize, String)], columns: Wanted<'_>) -> Result<Found, F
         }
     }
     Ok(found)
+}
+
+/// The longest header cell, in characters.
+pub const MAX_HEADER_CHARS: usize = 200;
+
+/// The header cells cleaned like any cell (bidi marks and surrounding space removed); a header
+/// over [`MAX_HEADER_CHARS`] or holding a control character is refused, so nothing later copies
+/// or stores an unbounded or unstorable header.
+fn clean_headers(header: &[(usize, String)]) -> Result<Vec<(usize, String)>, FileError> {
+    header
+        .iter()
+        .map(|(at, text)| {
+            if let Some(c) = crate::rules::unstorable_char(text) {
+                return Err(FileError {
+                    code: "CONTROL_CHARACTER",
+                    column: None,
+                    message: format!(
+                        "the header of column {} holds the control character U+{:04X}",
+                        at + 1,
+                        c as u32
+                    ),
+                });
+            }
+            let text = clean_text(text).unwrap_or_default();
+            if text.chars().count() > MAX_HEADER_CHARS {
+                return Err(FileError::new(
+                    "HEADER_TOO_LONG",
+                    format!(
+                        "the header of column {} is longer than {MAX_HEADER_CHARS} characters",
+                        at + 1
+                    ),
+                ));
+            }
+            Ok((*at, text))
+        })
+        .collect()
 }
 
 /// Two columns for one field: which one is meant cannot be guessed.

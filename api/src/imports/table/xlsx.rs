@@ -105,6 +105,7 @@ pub(crate) fn read_xlsx(
     let mut header_row: Option<u32> = None;
     let mut header: Vec<(usize, String)> = Vec::new();
     let mut wanted: Option<Found> = None;
+    let mut slots: Vec<Option<usize>> = Vec::new();
     let mut kept: Vec<Vec<Option<String>>> = Vec::new();
     let mut first_column = u32::MAX;
     let mut height = 0usize;
@@ -125,14 +126,20 @@ pub(crate) fn read_xlsx(
             header.push((column as usize, text));
             continue;
         }
-        let wanted = match &mut wanted {
-            Some(wanted) => wanted,
-            None => {
-                let found = positions(&header, columns)?;
-                kept = vec![Vec::new(); found.at.len()];
-                wanted.insert(found)
+        if wanted.is_none() {
+            let found = positions(&header, columns)?;
+            kept = vec![Vec::new(); found.at.len()];
+            // Each column's slot among the kept ones, looked up by position.
+            for (slot, at) in found.at.iter().enumerate() {
+                if let Some(at) = *at {
+                    if slots.len() <= at {
+                        slots.resize(at + 1, None);
+                    }
+                    slots[at] = Some(slot);
+                }
             }
-        };
+            wanted = Some(found);
+        }
         let index = (row - header_row - 1) as usize;
         if index >= max_rows {
             return Err(too_many_rows(index + 1, max_rows));
@@ -140,7 +147,7 @@ pub(crate) fn read_xlsx(
         if !text.trim().is_empty() {
             height = height.max(index + 1);
         }
-        if let Some(slot) = wanted.at.iter().position(|w| *w == Some(column as usize)) {
+        if let Some(slot) = slots.get(column as usize).copied().flatten() {
             let cells = &mut kept[slot];
             if cells.len() <= index {
                 cells.resize(index + 1, None);

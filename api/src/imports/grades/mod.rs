@@ -5,6 +5,9 @@
 //! Assessments the file names and the school lacks are created. Without a term column, each
 //! row's term is the school's term holding its date.
 
+mod lookup;
+
+use lookup::{Index, Known, subject_of, term_of};
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
@@ -13,11 +16,8 @@ use entity::enums::GradeCategory;
 use entity::enums::RecordStatus;
 use entity::grade;
 use entity::ids::*;
-use entity::student;
-use entity::subject;
 use entity::tenant::TenantTx;
-use entity::term;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, DbErr, IntoActiveModel};
 
 use super::Outcome;
 use super::Problems;
@@ -98,215 +98,6 @@ impl Key {
     }
 }
 
-/// What the school has that a grades file refers to.
-struct Known {
-    students: HashMap<String, StudentId>,
-    subjects: HashMap<String, SubjectId>,
-    terms: Vec<term::Model>,
-    assessments: HashMap<(SubjectId, TermId, String), assessment::Model>,
-}
-
-impl Known {
-    async fn load(tx: &TenantTx) -> Result<Self, DbErr> {
-        let students = tx
-            .all(tx.find::<student::Entity>())
-            .await?
-            .into_iter()
-            .map(|s| (s.student_tz, s.id))
-            .collect();
-        let mut subjects = HashMap::new();
-        for s in tx.all(tx.find::<subject::Entity>()).await? {
-            if let Some(code) = &s.code {
-                subjects.insert(header_key(code), s.id);
-            }
-            subjects.insert(header_key(&s.name), s.id);
-        }
-        let terms = tx.all(tx.find::<term::Entity>()).await?;
-        let assessments = tx
-            .all(tx.find::<assessment::Entity>())
-            .await?
-            .into_iter()
-            .map(|a| ((a.subject_id, a.term_id, header_key(&a.title)), a))
-            .collect();
-        Ok(Self {
-            students,
-            subjects,
-            terms,
-            assessments,
-        })
-    }
-
-    /// The grades this file can match: those of its students, or with its external ids, in id
-    /// order.
-    async fn grades(&self, tx: &TenantTx, table: &Table) -> Result<Vec<grade::Model>, DbErr> {
-        let file_students = super::students_in(table, &self.students);
-        let file_external: Vec<String> = (0..table.height())
-            .filter_map(|i| table.cell("external_id", i).map(str::to_owned))
-            .collect();
-        let mut existing: HashMap<GradeId, grade::Model> = HashMap::new();
-        for chunk in file_students.chunks(LOOKUP_CHUNK) {
-            let select = tx
-                .find::<grade::Entity>()
-                .filter(grade::Column::StudentId.is_in(chunk.iter().copied()));
-            existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
-        }
-        for chunk in file_external.chunks(LOOKUP_CHUNK) {
-            let select = tx
-                .find::<grade::Entity>()
-                .filter(grade::Column::ExternalId.is_in(chunk.iter().cloned()));
-            existing.extend(tx.all(select).await?.into_iter().map(|g| (g.id, g)));
-        }
-        let mut existing: Vec<grade::Model> = existing.into_values().collect();
-        existing.sort_by_key(|g| g.id);
-        Ok(existing)
-    }
-}
-
-/// The school's grades, findable by natural key and by external id.
-struct Index<'a> {
-    by_key: HashMap<Key, &'a grade::Model>,
-    by_external: HashMap<&'a str, &'a grade::Model>,
-}
-
-impl<'a> Index<'a> {
-    fn new(known: &Known, existing: &'a [grade::Model]) -> Self {
-        let titles: HashMap<AssessmentId, String> = known
-            .assessments
-            .iter()
-            .map(|((_, _, title), a)| (a.id, title.clone()))
-            .collect();
-        let mut by_key = HashMap::new();
-        let mut by_external = HashMap::new();
-        for g in existing {
-            let key = match g.assessment_id.and_then(|a| titles.get(&a).cloned()) {
-                Some(title) => Key::Assessment(g.student_id, g.subject_id, g.term_id, title),
-                None => Key::Dated(g.student_id, g.subject_id, g.graded_on, g.category),
-            };
-            by_key.entry(key).or_insert(g);
-            if let Some(ext) = &g.external_id {
-                by_external.insert(ext.as_str(), g);
-            }
-        }
-        Self {
-            by_key,
-            by_external,
-        }
-    }
-}
-
-/// The subject a row names, by name or code.
-fn subject_of(
-    known: &Known,
-    table: &Table,
-    i: usize,
-    problems: &mut Problems,
-) -> Option<SubjectId> {
-    let Some(text) = table.cell("subject", i) else {
-        problems.add(i, "subject", "REQUIRED", "the subject is missing");
-        return None;
-    };
-    let id = known.subjects.get(&header_key(text)).copied();
-    if id.is_none() {
-        problems.add(
-            i,
-            "subject",
-            "UNKNOWN_SUBJECT",
-            format!("the school has no subject named {text}"),
-        );
-    }
-    id
-}
-
-/// The term a row names; when several years have one of that name, the one holding the date.
-fn term_of<'k>(
-    known: &'k Known,
-    table: &Table,
-    i: usize,
-    graded_on: Option<NaiveDate>,
-    problems: &mut Problems,
-) -> Option<&'k term::Model> {
-    let Some(text) = table.cell("term", i) else {
-        return graded_on.and_then(|date| term_holding(known, i, date, problems));
-    };
-    let key = header_key(text);
-    let named: Vec<&term::Model> = known
-        .terms
-        .iter()
-        .filter(|t| header_key(&t.name) == key)
-        .collect();
-    let holding = graded_on.and_then(|d| {
-        named
-            .iter()
-            .find(|t| rules::date_in_term(d, t.start_date, t.end_date).is_ok())
-            .copied()
-    });
-    match (named.as_slice(), holding, graded_on) {
-        ([], _, _) => {
-            problems.add(
-                i,
-                "term",
-                "UNKNOWN_TERM",
-                format!("the school has no term named {text}"),
-            );
-            None
-        }
-        (_, Some(t), _) => Some(t),
-        ([only], None, Some(date)) => {
-            problems.take(
-                i,
-                "date",
-                rules::date_in_term(date, only.start_date, only.end_date),
-            );
-            None
-        }
-        (_, None, Some(_)) => {
-            problems.add(
-                i,
-                "date",
-                "DATE_OUTSIDE_TERM",
-                format!("no term named {text} holds this date"),
-            );
-            None
-        }
-        (_, None, None) => None,
-    }
-}
-
-/// The one term of the school that holds `date` (a row without a term names none).
-fn term_holding<'k>(
-    known: &'k Known,
-    i: usize,
-    date: NaiveDate,
-    problems: &mut Problems,
-) -> Option<&'k term::Model> {
-    let holding: Vec<&term::Model> = known
-        .terms
-        .iter()
-        .filter(|t| rules::date_in_term(date, t.start_date, t.end_date).is_ok())
-        .collect();
-    match holding.as_slice() {
-        [only] => Some(only),
-        [] => {
-            problems.add(
-                i,
-                "date",
-                "DATE_OUTSIDE_TERM",
-                format!("no term of the school holds {date}; add a term column or the term"),
-            );
-            None
-        }
-        [..] => {
-            problems.add(
-                i,
-                "date",
-                "AMBIGUOUS_TERM",
-                format!("{date} falls in {} terms; add a term column", holding.len()),
-            );
-            None
-        }
-    }
-}
-
 /// The maximum and the score of a row (see [`rules::MaxScore`]).
 fn scores(table: &Table, i: usize, problems: &mut Problems) -> (Option<f64>, Option<f64>) {
     let max = match table.cell("max_score", i) {
@@ -380,7 +171,12 @@ fn check_row(
         }
         flag
     });
-    let assessment = table.cell("assessment", i).map(header_key);
+    // An assessment's title keeps to the name rule (it is created when new).
+    let assessment = table.cell("assessment", i).and_then(|text| {
+        problems
+            .take(i, "assessment", rules::Name::parse(text))
+            .map(|name| header_key(&name.into_string()))
+    });
     let (student, subject, term, score, max_score, graded_on) =
         (student?, subject?, term?, score?, max_score?, graded_on?);
     let row = Row {
@@ -465,6 +261,13 @@ async fn new_assessments(
         .iter()
         .map(|(k, a)| (k.clone(), a.id))
         .collect();
+    // Each title as the file first writes it, found in one pass.
+    let mut originals: HashMap<String, &str> = HashMap::new();
+    for i in 0..table.height() {
+        if let Some(text) = table.cell("assessment", i) {
+            originals.entry(header_key(text)).or_insert(text);
+        }
+    }
     let mut new = Vec::new();
     for (row, action) in rows.iter().zip(actions) {
         if let (Some((row, _)), RowAction::Insert | RowAction::Update) = (row, action)
@@ -474,13 +277,7 @@ async fn new_assessments(
         {
             let id = AssessmentId::generate();
             slot.insert(id);
-            let original = (0..table.height())
-                .find_map(|i| {
-                    table
-                        .cell("assessment", i)
-                        .filter(|t| header_key(t) == *title)
-                })
-                .unwrap_or(title);
+            let original = originals.get(title).copied().unwrap_or(title.as_str());
             new.push(assessment::ActiveModel {
                 id: Set(id),
                 created_at: Set(now),
