@@ -278,6 +278,32 @@ backend_tests! {
         assert_eq!(counts(&app, &a_id).await, c, "a second import changes nothing");
     }
 
+    async fn a_package_with_its_own_header_names_imports_with_a_columns_mapping(backend) {
+        let app = tests::spawn_app(backend).await;
+        let root = app.root().await;
+        let (a, a_id) = new_school(&app, &root, "school-a").await;
+        let dir = format!("{}/fixtures/oneroster/v1.1", env!("CARGO_MANIFEST_DIR"));
+        let file = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
+        // users.csv calls givenName "FirstName".
+        let users = file("users.csv").replacen("givenName", "FirstName", 1);
+        let package = zip(&[
+            ("manifest.csv", file("manifest.csv").into_bytes()),
+            ("orgs.csv", file("orgs.csv").into_bytes()),
+            ("users.csv", users.into_bytes()),
+        ]);
+        let log = import(&app, &a, package.clone(), json!({ "orgSourcedId": "org-a", "dryRun": true })).await;
+        assert_eq!(log["errors"][0]["code"], "MISSING_COLUMN", "{log}");
+        let mapping = json!([{ "header": "FirstName", "field": "users.csv:givenName" }]);
+        let (_, body) = app.upload(&a, "mutation($file: Upload!, $options: OneRosterImportOptions) { importOneRoster(file: $file, options: $options) { status rowsOk columns { header field } } }",
+            json!({ "options": { "orgSourcedId": "org-a", "columns": mapping } }), "p.zip", package).await;
+        let log = &body["data"]["importOneRoster"];
+        assert_eq!((log["status"].as_str(), log["rowsOk"].as_i64()), (Some("SUCCEEDED"), Some(3)), "{body}");
+        assert!(log["columns"].as_array().unwrap().contains(&json!({ "header": "users.csv:FirstName", "field": "givenname" })), "{body}");
+        assert_eq!(counts(&app, &a_id).await["students"], 2);
+        let (_, body) = app.upload(&a, IMPORT, json!({ "options": { "columns": [{ "header": "x", "field": "users.csv:shoeSize" }] } }), "p.zip", b"PK".to_vec()).await;
+        assert_eq!(tests::code(&body), "BAD_USER_INPUT", "{body}");
+    }
+
     async fn our_export_reads_back_losslessly(backend) {
         let app = tests::spawn_app(backend).await;
         let root = app.root().await;

@@ -161,6 +161,14 @@ pub(crate) fn mapping(
     } else {
         imports::fields(kind)
     };
+    // A package's files are named with the field: `users.csv:identifier`.
+    let known = |field: &str| {
+        if kind == ImportKind::OneRoster {
+            imports::oneroster::known_field(field)
+        } else {
+            fields.iter().any(|f| f.name == field)
+        }
+    };
     let mut errors = Vec::new();
     for (i, c) in columns.iter().enumerate() {
         if c.header.trim().is_empty() || c.header.chars().count() > 200 {
@@ -169,11 +177,16 @@ pub(crate) fn mapping(
                 "must be 1 to 200 characters",
             ));
         }
-        if !fields.iter().any(|f| f.name == c.field) {
+        if !known(&c.field) {
             let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+            let expected = if kind == ImportKind::OneRoster {
+                "a file's column, as file.csv:column (e.g. users.csv:identifier)".to_owned()
+            } else {
+                format!("one of {}", names.join(", "))
+            };
             errors.push(crate::error::FieldError::new(
                 format!("options.columns[{i}].field"),
-                format!("is not a field of this import; one of {}", names.join(", ")),
+                format!("is not a field of this import; {expected}"),
             ));
         }
     }
@@ -195,6 +208,9 @@ pub struct OneRosterImportOptions {
     /// The sourcedId of the org in `orgs.csv` that is this school; needed when the package
     /// holds several schools (a district's package). Rows of other orgs are skipped.
     pub org_sourced_id: Option<String>,
+    /// File headers to read as the given columns, with the field written `file.csv:column`
+    /// (e.g. `{ header: "NationalId", field: "users.csv:identifier" }`; at most 200).
+    pub columns: Option<Vec<ColumnMappingInput>>,
 }
 
 impl From<OneRosterImportOptions> for (ImportOptions, Option<String>) {
@@ -204,7 +220,7 @@ impl From<OneRosterImportOptions> for (ImportOptions, Option<String>) {
                 dry_run: o.dry_run,
                 mode: o.mode,
                 background: o.background,
-                columns: None,
+                columns: o.columns,
                 layout: None,
                 wide: None,
             },

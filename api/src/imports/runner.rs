@@ -510,20 +510,23 @@ pub(crate) async fn import_package(
     progress: &Progress<'_>,
 ) -> Result<(Outcome, Option<TenantTx>), ImportError> {
     let (max_unpacked, max_rows) = (options.max_unpacked_bytes, options.max_rows);
-    let source =
-        tokio::task::spawn_blocking(move || oneroster::read(&bytes, max_unpacked, max_rows))
-            .await
-            .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
+    let mapping = options.columns.clone();
+    let source = tokio::task::spawn_blocking(move || {
+        oneroster::read(&bytes, max_unpacked, max_rows, &mapping)
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("the file reader stopped: {e}")))??;
     let tx = begin(db, school, options).await?;
     let write = |problems: &Problems| {
         !options.dry_run && (options.mode == ImportMode::ValidRows || !problems.any())
     };
-    let (outcome, written) =
+    let (mut outcome, written) =
         match oneroster::import(&tx, &source, options.org.as_deref(), write, progress).await {
             Ok(done) => done,
             Err(oneroster::ImportFailure::File(e)) => return Err(ImportError::File(e)),
             Err(oneroster::ImportFailure::Db(e)) => return Err(ImportError::Db(e)),
         };
+    outcome.columns = source.headers.clone();
     finish(tx, outcome, written).await
 }
 

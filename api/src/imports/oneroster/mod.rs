@@ -209,33 +209,70 @@ pub struct Source {
     /// `1.1` or `1.2`.
     pub version: String,
     files: BTreeMap<&'static str, (Processing, Table)>,
+    /// Each file's headers (`users.csv:givenName`) and the field each was read as.
+    pub headers: Vec<table::Header>,
+}
+
+/// Whether `field` names a column this importer reads, as `file.csv:column` (e.g.
+/// `users.csv:identifier`; the column compared as [`header_key`](table::header_key) makes it).
+pub fn known_field(field: &str) -> bool {
+    field.split_once(':').is_some_and(|(file, column)| {
+        READ.contains(&file)
+            && columns(file)
+                .iter()
+                .any(|spec| spec.name == table::header_key(column))
+    })
 }
 
 /// Opens and reads a package (blocking: run it off the async workers).
-pub fn read(bytes: &[u8], max_bytes: usize, max_rows: usize) -> Result<Source, FileError> {
+///
+/// `mapping` holds (file header, `file.csv:column`) pairs the user gave; each file is read with
+/// its own.
+pub fn read(
+    bytes: &[u8],
+    max_bytes: usize,
+    max_rows: usize,
+    mapping: &[(String, String)],
+) -> Result<Source, FileError> {
     let mut opened = package::open(bytes, max_bytes)?;
     let mut files = BTreeMap::new();
+    let mut headers = Vec::new();
     for name in READ {
         let Some((processing, data)) = opened.files.remove(*name) else {
             continue;
         };
-        let table = table::read(
-            name,
-            &data,
-            columns(name).as_slice().into(),
-            max_rows,
-            max_bytes as u64,
-        )
-        .map_err(|e| FileError {
-            code: e.code,
-            column: e.column.map(|c| format!("{name}:{c}")),
-            message: format!("{name}: {}", e.message),
+        let own: Vec<(String, String)> = mapping
+            .iter()
+            .filter_map(|(header, field)| {
+                let column = field.strip_prefix(name)?.strip_prefix(':')?;
+                Some((header.clone(), table::header_key(column)))
+            })
+            .collect();
+        let specs = columns(name);
+        let wanted = table::Wanted {
+            specs: &specs,
+            mapping: &own,
+            rest: false,
+        };
+        let table = table::read(name, &data, wanted, max_rows, max_bytes as u64).map_err(|e| {
+            FileError {
+                code: e.code,
+                column: e.column.map(|c| format!("{name}:{c}")),
+                message: format!("{name}: {}", e.message),
+            }
         })?;
+        headers.extend(
+            table
+                .headers
+                .iter()
+                .map(|(header, field)| (format!("{name}:{header}"), *field)),
+        );
         files.insert(*name, (processing, table));
     }
     Ok(Source {
         version: opened.version,
         files,
+        headers,
     })
 }
 
