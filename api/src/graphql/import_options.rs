@@ -2,7 +2,6 @@
 //! mapping, a wide sheet's layout), checked before any work starts.
 
 use async_graphql::{Enum, InputObject, SimpleObject};
-use entity::enums;
 
 use super::imports::ImportMode;
 use crate::error::{ApiError, ApiResult};
@@ -109,9 +108,7 @@ pub(crate) fn layout(
         subject: name("options.wide.subject", wide.subject)?,
         date: wide.date,
         term: name("options.wide.term", wide.term)?,
-        category: wide
-            .category
-            .map(|c| format!("{:?}", enums::GradeCategory::from(c)).to_uppercase()),
+        category: wide.category.map(Into::into),
         max_score: wide.max_score,
         symbols: symbols
             .into_iter()

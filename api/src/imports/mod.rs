@@ -71,6 +71,12 @@ pub fn fields(kind: ImportKind) -> &'static [table::Spec] {
     }
 }
 
+/// The headers a student's first name is also known by.
+pub const FIRST_NAME_ALIASES: &[&str] = &["שם פרטי", "given_name", "givenName"];
+
+/// The headers a student's last name is also known by.
+pub const LAST_NAME_ALIASES: &[&str] = &["שם משפחה", "family_name", "familyName"];
+
 /// The column of a record's id in the school's source system (OneRoster `sourcedId`).
 pub const EXTERNAL_ID: table::Spec = table::Spec {
     name: "external_id",

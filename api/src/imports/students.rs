@@ -13,8 +13,8 @@ use crate::rules::{Email, GradeLevel, Name, StudentTz};
 /// The columns of a students file.
 pub const COLUMNS: &[Spec] = &[
     super::STUDENT_TZ,
-    Spec::required("first_name", &["שם פרטי", "given_name", "givenName"]),
-    Spec::required("last_name", &["שם משפחה", "family_name", "familyName"]),
+    Spec::required("first_name", super::FIRST_NAME_ALIASES),
+    Spec::required("last_name", super::LAST_NAME_ALIASES),
     Spec::optional("grade_level", &["שכבה", "grade"]),
     Spec::optional("class", &["כיתה", "class_name", "homeroom"]),
     Spec::optional("birth_date", &["תאריך לידה", "birthdate", "date_of_birth"]),

@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 use entity::enums::AttendanceStatus;
+use entity::enums::GradeCategory;
 
 use super::RowError;
 use super::parse;
@@ -24,7 +25,7 @@ pub struct Wide {
     /// Grades: the term; without it, the term holding the date.
     pub term: Option<String>,
     /// Grades: the kind of work; without it, guessed from each header (מבחן, בוחן, סופי, …).
-    pub category: Option<String>,
+    pub category: Option<GradeCategory>,
     /// Grades: the most a score could be (default 100).
     pub max_score: Option<f64>,
     /// Attendance: cell symbols read as statuses, before the default map.
@@ -34,8 +35,8 @@ pub struct Wide {
 /// The columns a wide sheet is read for; every other header is a date or an assessment.
 pub const SPECS: &[Spec] = &[
     super::STUDENT_TZ,
-    Spec::optional("first_name", &["שם פרטי", "given_name", "givenName"]),
-    Spec::optional("last_name", &["שם משפחה", "family_name", "familyName"]),
+    Spec::optional("first_name", super::FIRST_NAME_ALIASES),
+    Spec::optional("last_name", super::LAST_NAME_ALIASES),
 ];
 
 /// Where a long row came from: the sheet's line and the column's header (shared by the
@@ -90,6 +91,17 @@ fn status(text: &str, wide: &Wide) -> String {
         .map(|(_, status)| *status)
         .or_else(|| SYMBOLS.iter().find(|(s, _)| *s == key).map(|(_, s)| *s))
         .map_or_else(|| text.to_owned(), |s| status_word(s).to_owned())
+}
+
+/// A kind of work as a cell of the long layout writes it.
+fn category_word(category: GradeCategory) -> &'static str {
+    match category {
+        GradeCategory::Exam => "EXAM",
+        GradeCategory::Quiz => "QUIZ",
+        GradeCategory::Homework => "HOMEWORK",
+        GradeCategory::Project => "PROJECT",
+        GradeCategory::Final => "FINAL",
+    }
 }
 
 /// A kind of work guessed from an assessment's header.
@@ -261,8 +273,9 @@ pub fn grades(
             };
             let category = wide
                 .category
-                .clone()
-                .or_else(|| category_of(header).map(str::to_owned));
+                .map(category_word)
+                .or_else(|| category_of(header))
+                .map(str::to_owned);
             let cells = vec![
                 table.cell("student_tz", i).map(str::to_owned),
                 Some(subject),
