@@ -293,6 +293,8 @@ pub struct Loaders {
     pub students_by_class: DataLoader<ByColumn<student::Entity, ClassId>>,
     /// A student's grades, by date.
     pub grades_by_student: DataLoader<ByColumn<grade::Entity, StudentId>>,
+    /// A student's grades with only some columns, by date.
+    pub grade_lines: DataLoader<crate::graphql::lines::GradeLines>,
     /// A student's attendance, by date and period.
     pub attendance_by_student: DataLoader<ByColumn<attendance_record::Entity, StudentId>>,
     /// Teacher assignments by class.
@@ -421,6 +423,13 @@ impl Loaders {
             grades_by_student: build.by_column(
                 grade::Column::StudentId,
                 vec![grade::Column::GradedOn, grade::Column::Id],
+            ),
+            grade_lines: loader(
+                crate::graphql::lines::GradeLines {
+                    db: db.clone(),
+                    school,
+                },
+                gate,
             ),
             attendance_by_student: build.by_column(
                 attendance_record::Column::StudentId,

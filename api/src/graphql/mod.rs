@@ -5,6 +5,7 @@ pub mod configuration;
 pub mod context;
 mod errors;
 pub mod exports;
+mod flat;
 mod graphiql;
 pub mod http;
 mod identity;
@@ -12,6 +13,7 @@ pub mod import_options;
 pub mod imports;
 pub mod insights;
 pub mod limits;
+mod lines;
 pub mod loaders;
 mod members;
 pub mod pagination;
@@ -24,6 +26,7 @@ pub mod ws;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
+pub use flat::answered as lists_answered_in_one_pass;
 pub use graphiql::graphiql_page;
 
 /// The root query: one object per area, merged.
@@ -62,7 +65,28 @@ pub struct Mutation(
 pub type Subscription = imports::ImportsSubscription;
 
 /// The service's GraphQL schema.
-pub type AppSchema = Schema<Query, Mutation, Subscription>;
+pub type GqlSchema = Schema<Query, Mutation, Subscription>;
+
+/// The schema the server runs, built twice from the same resolvers.
+///
+/// `checked` carries the [`limits::CostGuard`] extension: it parses, validates and prices every
+/// request (and runs subscriptions). `run` has no extension and executes a query or mutation
+/// only after `checked` priced it: an extension, even one that only watches validation, puts
+/// every resolved field and list item through a boxed hook, which on a big answer was most of
+/// the execution. `run` still refuses anything over the same price on its own.
+#[derive(Clone)]
+pub struct AppSchema {
+    /// Parses, validates and prices; runs subscriptions.
+    pub checked: GqlSchema,
+    /// Executes what `checked` priced.
+    pub run: GqlSchema,
+}
+
+impl std::fmt::Debug for AppSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSchema").finish_non_exhaustive()
+    }
+}
 
 /// A schema builder with every resolver registered and no per-process data; the server adds its
 /// state, `api schema` prints the SDL.
@@ -79,9 +103,12 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 /// The schema the server runs: every resolver, and queries priced over `max_cost` refused.
 pub fn schema(max_cost: usize) -> AppSchema {
-    schema_builder()
-        .extension(limits::CostGuard::new(max_cost))
-        .finish()
+    AppSchema {
+        checked: schema_builder()
+            .extension(limits::CostGuard::new(max_cost))
+            .finish(),
+        run: schema_builder().limit_complexity(max_cost).finish(),
+    }
 }
 
 /// The published contract, as checked into `schema.graphql`.

@@ -242,6 +242,7 @@ impl Executor for SocketExecutor {
             let request = request.data(identity);
             session
                 .schema
+                .checked
                 .execute_stream(request)
                 .map(move |response| {
                     // The permit lives as long as the subscription.

@@ -8,7 +8,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{error::ErrorCode, graphql::limits};
+use crate::{
+    error::ErrorCode,
+    graphql::{flat::Spliced, limits},
+};
 
 /// Errors with the same message and code (one failure seen from every item of a list) are
 /// answered once, at the first one's path, with `extensions.occurrences` counting them.
@@ -81,7 +84,12 @@ impl std::io::Write for Capped {
 
 /// The HTTP answer: the response as JSON, unless it would be longer than `limit` bytes, in which
 /// case it is dropped (never sent in part) and a `QUERY_TOO_COMPLEX` error names the limit.
-pub(super) fn answer(response: BatchResponse, limit: usize, batched: bool) -> Response {
+pub(super) fn answer(
+    response: BatchResponse,
+    limit: usize,
+    batched: bool,
+    spliced: &Spliced,
+) -> Response {
     let mut body = Capped {
         bytes: Vec::new(),
         limit,
@@ -91,8 +99,10 @@ pub(super) fn answer(response: BatchResponse, limit: usize, batched: bool) -> Re
         .then(|| response.cache_control().value())
         .flatten();
     let http_headers = response.http_headers();
-    if serde_json::to_writer(&mut body, &response).is_err() {
-        drop(response);
+    let written = serde_json::to_writer(&mut body, &response).ok();
+    drop(response);
+    let written = written.and_then(|()| spliced.splice(std::mem::take(&mut body.bytes), limit));
+    let Some(bytes) = written else {
         let refusal = limits::too_complex(format!(
             "the answer is longer than the limit of {limit} bytes: ask for fewer fields or smaller pages"
         ));
@@ -102,8 +112,8 @@ pub(super) fn answer(response: BatchResponse, limit: usize, batched: bool) -> Re
             BatchResponse::Single(refusal)
         };
         return GraphQLResponse::from(refusal).into_response();
-    }
-    let mut http = Response::new(axum::body::Body::from(body.bytes));
+    };
+    let mut http = Response::new(axum::body::Body::from(bytes));
     http.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/graphql-response+json"),

@@ -21,7 +21,7 @@ use axum::{
     response::Response,
 };
 
-use super::{AppSchema, limits};
+use super::{AppSchema, flat::Spliced, limits};
 use crate::{
     error::ErrorCode,
     state::AppState,
@@ -51,9 +51,11 @@ pub async fn graphql_handler(
     );
     let resolved = resolved.and_then(|Extension(r)| r.take());
     let heavy = std::sync::atomic::AtomicBool::new(false);
+    let spliced = std::sync::Arc::new(Spliced::default());
     let call = Call {
         state: &state,
         schema: &schema,
+        spliced: Some(&spliced),
         headers: &headers,
         method: &method,
         client,
@@ -115,7 +117,7 @@ pub async fn graphql_handler(
     let mut http = if heavy.load(std::sync::atomic::Ordering::Relaxed) {
         match state
             .heavy_lane
-            .run(async move { answer(response, limit, batched) })
+            .run(async move { answer(response, limit, batched, &spliced) })
             .await
         {
             Ok(http) => http,
@@ -126,7 +128,7 @@ pub async fn graphql_handler(
             ),
         }
     } else {
-        answer(response, limit, batched)
+        answer(response, limit, batched, &spliced)
     };
     if unauthenticated {
         *http.status_mut() = StatusCode::UNAUTHORIZED;
@@ -166,6 +168,7 @@ pub(super) async fn run_on_socket(
         resolved: Some(identity),
         upload: false,
         heavy: &heavy,
+        spliced: None,
     };
     let mut response = run(call, request).await;
     collapse_repeated(&mut response.errors);

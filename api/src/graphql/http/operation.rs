@@ -15,6 +15,7 @@ use crate::{
     graphql::{
         AppSchema,
         context::{Commits, HealthReads, HoldsHeavyPermit},
+        flat::{Spliced, splice_safe},
         limits,
         loaders::{Gated, Loaders, PollGate},
     },
@@ -61,6 +62,8 @@ pub(super) struct Call<'a> {
     pub(super) upload: bool,
     /// Set when the request ran on the heavy lane.
     pub(super) heavy: &'a std::sync::atomic::AtomicBool,
+    /// Where big lists may leave their JSON for the answer (HTTP only).
+    pub(super) spliced: Option<&'a Arc<Spliced>>,
 }
 
 pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
@@ -103,7 +106,7 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
     if let Some(document) = &document {
         pricing.set_parsed_query(document.clone());
     }
-    let priced = schema.execute(pricing).await;
+    let priced = schema.checked.execute(pricing).await;
     if !priced.errors.is_empty() {
         let mut priced = priced;
         limits::classify_errors(&mut priced);
@@ -148,6 +151,11 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
         }
     }
     if let Some(document) = document {
+        if let Some(spliced) = call.spliced
+            && splice_safe(&document)
+        {
+            request = request.data(spliced.clone());
+        }
         request.set_parsed_query(document);
     }
     let commits = Commits::default();
@@ -165,13 +173,13 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
     let mut response = if heavy_permit.is_some() {
         call.heavy.store(true, std::sync::atomic::Ordering::Relaxed);
         let schema = schema.clone();
-        let work = async move { Gated::new(schema.execute(request), gate).await };
+        let work = async move { Gated::new(schema.run.execute(request), gate).await };
         match state.heavy_lane.run(work).await {
             Ok(response) => response,
             Err(failed) => return refusal(failed),
         }
     } else {
-        Gated::new(schema.execute(request), gate).await
+        Gated::new(schema.run.execute(request), gate).await
     };
     if let Some((school, actor)) = tenant {
         let students = health_reads.take();

@@ -1,12 +1,26 @@
 //! Grades and assessments: the GraphQL types, filters and inputs.
 
-use async_graphql::{Context, InputObject, Object};
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use async_graphql::{
+    Context, ContextSelectionSet, InputObject, Object, OutputType, Positioned, ScalarType,
+    ServerError, ServerResult, Value,
+    parser::types::Field,
+    registry::Registry,
+    resolver_utils::{enum_value, resolve_list},
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{grade, ids::*};
 use uuid::Uuid;
 
 use super::*;
-use crate::graphql::loaders::one;
+use crate::graphql::flat::{self, Flat, Pick, Spliced, or_null};
+use crate::graphql::lines::{Columns, GradeLine};
+use crate::graphql::loaders::{Loaders, first_of, load_error, one};
 use crate::{error::ApiResult, graphql::context::loaders, services};
 
 /// A grade.
@@ -30,11 +44,7 @@ impl Grade {
     }
     /// The score on 0–100: `score / maxScore * 100`.
     async fn normalized_score(&self) -> f64 {
-        if self.0.max_score > 0.0 {
-            self.0.score / self.0.max_score * 100.0
-        } else {
-            0.0
-        }
+        normalized(self.0.score, self.0.max_score)
     }
     /// The kind of work.
     async fn category(&self) -> Option<GradeCategory> {
@@ -72,6 +82,181 @@ impl Grade {
     /// The term.
     async fn term(&self, ctx: &Context<'_>) -> ApiResult<Option<Term>> {
         one(&loaders(ctx)?.term, Some(self.0.term_id), Term).await
+    }
+}
+
+/// `score / max * 100`, or 0 without a scale.
+pub(crate) fn normalized(score: f64, max: f64) -> f64 {
+    if max > 0.0 { score / max * 100.0 } else { 0.0 }
+}
+
+impl Flat for grade::Model {
+    const TYPE: &'static str = "Grade";
+
+    fn field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "id" => self.id.into_uuid().to_value(),
+            "score" => self.score.to_value(),
+            "maxScore" => self.max_score.to_value(),
+            "normalizedScore" => normalized(self.score, self.max_score).to_value(),
+            "category" => or_null(self.category, |c| enum_value(GradeCategory::from(c))),
+            "gradedOn" => self.graded_on.to_value(),
+            "isFinal" => Value::Boolean(self.is_final),
+            "comment" => or_null(self.comment.as_ref(), |c| Value::String(c.clone())),
+            _ => return None,
+        })
+    }
+}
+
+/// A list of grades. Answered in one pass when the selection reads only the grades' own fields
+/// and their subjects (see [`crate::graphql::flat`]), else by the executor.
+#[derive(Debug)]
+pub enum Grades {
+    /// Whole rows.
+    Rows(Vec<Grade>),
+    /// Rows with only the columns a plain selection reads (see [`crate::graphql::lines`]).
+    Lines(Arc<[GradeLine]>),
+}
+
+impl Grades {
+    /// A student's first `first` grades, as lines when `selection` is plain enough.
+    pub async fn of_student(
+        ctx: &Context<'_>,
+        student: StudentId,
+        first: usize,
+    ) -> ApiResult<Self> {
+        let loaders = loaders(ctx)?;
+        let columns = flat::picks(&ctx.item.node.selection_set.node).and_then(|p| Columns::of(&p));
+        if let Some(columns) = columns {
+            let lines = loaders
+                .grade_lines
+                .load_one((student, columns))
+                .await
+                .map_err(load_error)?
+                .unwrap_or_else(|| Arc::from([]));
+            let lines = if lines.len() > first {
+                Arc::from(&lines[..first])
+            } else {
+                lines
+            };
+            return Ok(Self::Lines(lines));
+        }
+        first_of(&loaders.grades_by_student, student, first, Grade)
+            .await
+            .map(Self::Rows)
+    }
+}
+
+/// The answer to the selection over `rows` in one pass, subjects loaded once for the list:
+/// written as JSON when the answer is spliced (see [`flat::Spliced`]), else as values. `None`
+/// when a field needs the executor (or the subjects cannot be loaded).
+async fn in_one_pass<R: Flat>(
+    ctx: &ContextSelectionSet<'_>,
+    rows: &[R],
+    subject_of: impl Fn(&R) -> Option<SubjectId>,
+) -> Option<Value> {
+    let picks = flat::picks(&ctx.item.node)?;
+    let subjects = if flat::selects(&picks, "subject") {
+        let ids: HashSet<SubjectId> = rows.iter().filter_map(&subject_of).collect();
+        let loaders = ctx.data_opt::<Loaders>()?;
+        loaders.subject.load_many(ids).await.ok()?
+    } else {
+        HashMap::new()
+    };
+    if let Some(spliced) = ctx.data_opt::<Arc<Spliced>>() {
+        let mut written: HashMap<SubjectId, Vec<u8>> = HashMap::with_capacity(subjects.len());
+        let mut nested = |out: &mut Vec<u8>, row: &R, name: &str, sub: &[Pick<'_>]| {
+            let subject = (name == "subject").then(|| subject_of(row)).flatten();
+            match subject.and_then(|id| Some((id, subjects.get(&id)?))) {
+                None if name == "subject" => out.extend_from_slice(b"null"),
+                None => return None,
+                Some((id, subject)) => {
+                    let json = match written.entry(id) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            let mut json = Vec::new();
+                            flat::write_object(&mut json, subject, sub, &mut |_, _, _, _| None)?;
+                            e.insert(json)
+                        }
+                    };
+                    out.extend_from_slice(json);
+                }
+            }
+            Some(())
+        };
+        let mut out = Vec::with_capacity(rows.len() * 32);
+        out.push(b'[');
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            flat::write_object(&mut out, row, &picks, &mut nested)?;
+        }
+        out.push(b']');
+        flat::count(true);
+        return spliced.put(out);
+    }
+    let mut answered = HashMap::with_capacity(subjects.len());
+    let mut nested = |row: &R, name: &str, sub: &[Pick<'_>]| match name {
+        "subject" => {
+            let id = subject_of(row)?;
+            match subjects.get(&id) {
+                None => Some(Value::Null),
+                Some(subject) => answered
+                    .entry(id)
+                    .or_insert_with(|| flat::leaf(subject, sub))
+                    .clone(),
+            }
+        }
+        _ => None,
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(flat::object(row, &picks, &mut nested)?);
+    }
+    flat::count(false);
+    Some(Value::List(items))
+}
+
+impl OutputType for Grades {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<Grade> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<Grade> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<Grade> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        match self {
+            Self::Rows(rows) => {
+                let answer = in_one_pass(ctx, rows, |g| Some(g.0.subject_id)).await;
+                match answer {
+                    Some(value) => Ok(value),
+                    None => resolve_list(ctx, field, rows.iter(), Some(rows.len())).await,
+                }
+            }
+            // Lines are only made for a selection they can answer.
+            Self::Lines(lines) => in_one_pass(ctx, lines, |l| l.subject_id)
+                .await
+                .ok_or_else(|| ServerError::new("internal server error", Some(field.pos))),
+        }
+    }
+}
+
+impl Flat for Grade {
+    const TYPE: &'static str = "Grade";
+
+    fn field(&self, name: &str) -> Option<Value> {
+        self.0.field(name)
     }
 }
 

@@ -93,9 +93,9 @@ impl Student {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "How many to return (at most 1,000; default 200).")] first: Option<i32>,
-    ) -> ApiResult<Vec<Grade>> {
+    ) -> ApiResult<Grades> {
         let first = limits::nested_first(first, nested::STUDENT_GRADES)?;
-        first_of(&loaders(ctx)?.grades_by_student, self.0.id, first, Grade).await
+        Grades::of_student(ctx, self.0.id, first).await
     }
     /// The student's guardians.
     #[graphql(complexity = "limits::list_cost(first, nested::STUDENT_GUARDIANS, child_complexity)")]

@@ -1,9 +1,10 @@
 //! Subjects: the GraphQL type and its inputs.
 
-use async_graphql::{InputObject, Object};
+use async_graphql::{InputObject, Object, ScalarType, Value};
 use entity::subject;
 use uuid::Uuid;
 
+use crate::graphql::flat::{Flat, or_null};
 use crate::services;
 
 /// A subject taught at the school.
@@ -24,6 +25,19 @@ impl Subject {
     /// A short code, e.g. MATH.
     async fn code(&self) -> Option<&str> {
         self.0.code.as_deref()
+    }
+}
+
+impl Flat for subject::Model {
+    const TYPE: &'static str = "Subject";
+
+    fn field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "id" => self.id.into_uuid().to_value(),
+            "name" => Value::String(self.name.clone()),
+            "code" => or_null(self.code.as_ref(), |c| Value::String(c.clone())),
+            _ => return None,
+        })
     }
 }
 
