@@ -299,20 +299,28 @@ impl TenantTx {
         query.into_tuple::<T>().all(&self.tx).await
     }
 
-    /// The rows of `select` (still restricted to this school) with only `columns`, in that
-    /// order, left undecoded: read each with `QueryResult::try_get_by_index`. For big lists
-    /// that need a few of a table's columns.
-    pub async fn columns<E: TenantScoped>(
+    /// Reads the rows of `select` (still restricted to this school) with only `columns`, in
+    /// that order, one at a time as they arrive: `each` decodes a row with
+    /// `QueryResult::try_get_by_index`. For big lists that need a few of a table's columns,
+    /// without holding every row at once.
+    pub async fn each_row<E: TenantScoped>(
         &self,
         select: TenantSelect<E>,
         columns: &[E::Column],
-    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        mut each: impl FnMut(&sea_orm::QueryResult) -> Result<(), DbErr>,
+    ) -> Result<(), DbErr> {
+        use futures_util::TryStreamExt;
+        use sea_orm::StreamTrait;
         let statement = select
             .0
             .select_only()
             .columns(columns.iter().copied())
             .build(self.backend());
-        self.tx.query_all_raw(statement).await
+        let mut rows = self.tx.stream_raw(statement).await?;
+        while let Some(row) = rows.try_next().await? {
+            each(&row)?;
+        }
+        Ok(())
     }
 
     /// The row of this school with `id` (`None` for a missing id and for another school's id).

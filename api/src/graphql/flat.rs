@@ -150,8 +150,10 @@ pub fn write_object<T: Flat>(
         let key = match pick {
             Pick::Typename(key) | Pick::Own(key, _) | Pick::Nested(key, _, _) => key,
         };
-        serde_json::to_writer(&mut *out, key.as_str()).ok()?;
-        out.push(b':');
+        // A response key is a GraphQL name (letters, digits, `_`): nothing to escape.
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
         match pick {
             Pick::Typename(_) => serde_json::to_writer(&mut *out, T::TYPE).ok()?,
             Pick::Own(_, name) => serde_json::to_writer(&mut *out, &record.field(name)?).ok()?,

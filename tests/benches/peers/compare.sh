@@ -6,6 +6,8 @@
 #   class   one class -> students -> grades -> subject { name }
 #   one     one student by id
 # and the floor: pgbench sending the nested page's four statements (floor.sql), prepared.
+# All three connect without TLS (sslmode=disable): on one machine it only costs, and
+# PostGraphile's driver does not use it unless asked.
 #
 #   cargo build --release -p api && tests/benches/peers/compare.sh [API_BIN]
 #
@@ -25,8 +27,8 @@ for tool in wrk jq curl psql pgbench npm; do
   command -v $tool >/dev/null || { echo "$tool is missing (wrk: apt-get install wrk)" >&2; exit 2; }
 done
 mkdir -p "$WORK/node" && rm -f "$WORK"/*.json "$WORK"/*.log
-OWNER=postgres://postgres@$PGHOST:$PGPORT/$DB
-APP=postgresql://school_app:school_app@$PGHOST:$PGPORT/$DB
+OWNER=postgres://postgres@$PGHOST:$PGPORT/$DB?sslmode=disable
+APP=postgresql://school_app:school_app@$PGHOST:$PGPORT/$DB?sslmode=disable
 SECRET=peers-compare-secret-0123456789abcdef
 sql() { psql -U postgres -d "$DB" -XAtqc "$1"; }
 
