@@ -29,8 +29,8 @@
 //!   caches, counters), without the schema.
 //! - [`graphql`]: the schema and resolvers, the only module that knows async-graphql; one
 //!   module per area with thin resolvers (check the permission, call the service, wrap the
-//!   row), the HTTP and WebSocket transports, and the GraphQL twins of [`insights`] figures and
-//!   of [`error::ApiError`].
+//!   row), the HTTP and WebSocket transports, the GraphQL twins of [`insights`] figures and
+//!   of [`error::ApiError`], and the one-pass answers of big lists of plain records.
 //! - [`app`]: router and server ([`app::Application`]); tests build it on port 0. The GraphQL
 //!   schema is router state of its own, handed to the GraphQL handlers.
 //! - [`telemetry`]: log output.
