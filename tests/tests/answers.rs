@@ -107,6 +107,25 @@ backend_tests! {
         }
     }
 
+    async fn two_grades_lists_under_two_keys_keep_their_own_fields(backend) {
+        let app = spawn_app(backend).await;
+        let who = school(&app).await;
+        // The subject twice under two keys: each keeps its own fields (the executor answers it).
+        let (twice, general) = both(
+            "{ classes(first: 5) { nodes { students { {{grades}} } } } }",
+            "score a: subject { id } b: subject { name }",
+        );
+        let answer = text(&app, &who, &twice).await;
+        assert_eq!(answer, text(&app, &who, &general).await);
+        assert!(answer.contains(r#""a":{"id":"#) && answer.contains(r#""b":{"name":"#), "{answer}");
+        let page = "{ classes(first: 5) { nodes { students { a: grades { score } b: grades { id gradedOn subject { name } } } } } }";
+        let general = page
+            .replace("a: grades { score }", "a: grades { ... on Grade { score } }")
+            .replace("b: grades { id gradedOn subject { name } }", "b: grades { ... on Grade { id gradedOn subject { name } } }");
+        assert_ne!(page, general);
+        assert_eq!(text(&app, &who, page).await, text(&app, &who, &general).await);
+    }
+
     async fn two_grades_fields_under_one_key_are_merged_as_the_executor_merges_them(backend) {
         let app = spawn_app(backend).await;
         let who = school(&app).await;

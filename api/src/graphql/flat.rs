@@ -98,12 +98,18 @@ pub fn picks(set: &SelectionSet) -> Option<Vec<Pick<'_>>> {
     Some(out)
 }
 
-/// Whether `picks` select the field `name` (with a selection set).
-pub fn selects(picks: &[Pick<'_>], name: &str) -> bool {
+/// How many times `picks` select the field `name` (with a selection set), under any key.
+pub fn selections_of(picks: &[Pick<'_>], name: &str) -> usize {
     picks
         .iter()
-        .any(|p| matches!(p, Pick::Nested(_, n, _) if *n == name))
+        .filter(|p| matches!(p, Pick::Nested(_, n, _) if *n == name))
+        .count()
 }
+
+/// Marks a request whose document [`splice_safe`] allows: no field is merged with another, so
+/// a list may come from its own rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Distinct;
 
 /// The object `picks` select of `record`; `nested` answers the fields with a selection set.
 /// `None` when a field is not plain after all.
@@ -199,11 +205,9 @@ impl Spliced {
             return Some(answer);
         }
         let total = answer.len() + pieces.iter().map(Vec::len).sum::<usize>();
-        if total > limit {
-            return None;
-        }
         let marker = self.marker.as_bytes();
-        let mut out = Vec::with_capacity(total);
+        // Pieces whose placeholder an error took away are not counted.
+        let mut out = Vec::with_capacity(total.min(limit));
         let mut rest = &answer[..];
         while let Some(at) = find(rest, marker) {
             out.extend_from_slice(&rest[..at]);
@@ -211,11 +215,14 @@ impl Spliced {
             let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
             let index: usize = std::str::from_utf8(&after[..digits]).ok()?.parse().ok()?;
             out.extend_from_slice(pieces.get(index)?);
+            if out.len() > limit {
+                return None;
+            }
             // The digits and the closing quote.
             rest = after.get(digits + 1..)?;
         }
         out.extend_from_slice(rest);
-        Some(out)
+        (out.len() <= limit).then_some(out)
     }
 }
 
@@ -298,6 +305,12 @@ mod tests {
         let again = Spliced::default();
         again.put(b"[1,2]".to_vec()).expect("kept");
         assert!(again.splice(answer, 10).is_none(), "over the limit");
+        // A piece whose placeholder an error took away does not count against the limit.
+        let dropped = Spliced::default();
+        let kept = dropped.put(b"[1]".to_vec()).expect("kept");
+        dropped.put(vec![b' '; 100]).expect("kept");
+        let answer = format!(r#"{{"a":{}}}"#, text(kept)).into_bytes();
+        assert_eq!(dropped.splice(answer, 20).expect("fits"), br#"{"a":[1]}"#);
     }
 
     #[test]

@@ -29,8 +29,12 @@ impl Columns {
     const GRADED_ON: u8 = 1 << 5;
     const IS_FINAL: u8 = 1 << 6;
 
-    /// The columns `picks` read, or `None` when a pick needs more than a grade line holds.
+    /// The columns `picks` read, or `None` when a pick needs more than a grade line holds (or
+    /// the subject is selected twice, which the one pass leaves to the executor).
     pub fn of(picks: &[Pick<'_>]) -> Option<Self> {
+        if crate::graphql::flat::selections_of(picks, "subject") > 1 {
+            return None;
+        }
         let mut bits = 0;
         for pick in picks {
             bits |= match pick {
@@ -161,39 +165,42 @@ impl Loader<(StudentId, Columns)> for GradeLines {
         &self,
         keys: &[(StudentId, Columns)],
     ) -> Result<HashMap<(StudentId, Columns), Arc<[GradeLine]>>, LoadError> {
-        // One statement per set of columns asked for in this batch (nearly always one).
-        let mut asked: HashMap<Columns, Vec<StudentId>> = HashMap::new();
-        for (student, columns) in keys {
-            asked.entry(*columns).or_default().push(*student);
-        }
+        // One statement for the batch, with every column any key asks for: the lines of one
+        // student are the same rows whatever its fields' selections.
+        let columns = keys
+            .iter()
+            .fold(Columns::default(), |all, (_, c)| Columns(all.0 | c.0));
+        let students: std::collections::HashSet<StudentId> = keys.iter().map(|(s, _)| *s).collect();
         let tx = TenantTx::begin(&self.db, self.school).await?;
-        let mut out = HashMap::with_capacity(keys.len());
-        for (columns, students) in asked {
-            // By student, so a student's lines are one run: no hashing per row.
-            let select = tx
-                .find::<grade::Entity>()
-                .filter(grade::Column::StudentId.is_in(students))
-                .order_by(grade::Column::StudentId, Order::Asc)
-                .order_by(grade::Column::GradedOn, Order::Asc)
-                .order_by(grade::Column::Id, Order::Asc);
-            let mut run: Option<(StudentId, Vec<GradeLine>)> = None;
-            tx.each_row(select, &columns.list(), |row| {
-                let (student, line) = GradeLine::decode(row, columns)?;
-                match &mut run {
-                    Some((current, lines)) if *current == student => lines.push(line),
-                    _ => {
-                        if let Some((done, lines)) = run.replace((student, vec![line])) {
-                            out.insert((done, columns), Arc::from(lines));
-                        }
+        let mut lines: HashMap<StudentId, Arc<[GradeLine]>> = HashMap::new();
+        // By student, so a student's lines are one run: no hashing per row.
+        let select = tx
+            .find::<grade::Entity>()
+            .filter(grade::Column::StudentId.is_in(students))
+            .order_by(grade::Column::StudentId, Order::Asc)
+            .order_by(grade::Column::GradedOn, Order::Asc)
+            .order_by(grade::Column::Id, Order::Asc);
+        let mut run: Option<(StudentId, Vec<GradeLine>)> = None;
+        tx.each_row(select, &columns.list(), |row| {
+            let (student, line) = GradeLine::decode(row, columns)?;
+            match &mut run {
+                Some((current, lines)) if *current == student => lines.push(line),
+                _ => {
+                    if let Some((done, done_lines)) = run.replace((student, vec![line])) {
+                        lines.insert(done, Arc::from(done_lines));
                     }
                 }
-                Ok(())
-            })
-            .await?;
-            if let Some((done, lines)) = run {
-                out.insert((done, columns), Arc::from(lines));
             }
+            Ok(())
+        })
+        .await?;
+        if let Some((done, done_lines)) = run {
+            lines.insert(done, Arc::from(done_lines));
         }
+        let out = keys
+            .iter()
+            .filter_map(|key| Some((*key, lines.get(&key.0)?.clone())))
+            .collect();
         tx.commit().await?;
         Ok(out)
     }

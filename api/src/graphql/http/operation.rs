@@ -15,7 +15,7 @@ use crate::{
     graphql::{
         AppSchema,
         context::{Commits, HealthReads, HoldsHeavyPermit},
-        flat::{Spliced, splice_safe},
+        flat::{Distinct, Spliced, splice_safe},
         limits,
         loaders::{Gated, Loaders, PollGate},
     },
@@ -151,10 +151,11 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
         }
     }
     if let Some(document) = document {
-        if let Some(spliced) = call.spliced
-            && splice_safe(&document)
-        {
-            request = request.data(spliced.clone());
+        if splice_safe(&document) {
+            request = request.data(Distinct);
+            if let Some(spliced) = call.spliced {
+                request = request.data(spliced.clone());
+            }
         }
         request.set_parsed_query(document);
     }

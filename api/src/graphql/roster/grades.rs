@@ -8,7 +8,7 @@ use std::{
 
 use async_graphql::{
     Context, ContextSelectionSet, InputObject, Object, OutputType, Positioned, ScalarType,
-    ServerError, ServerResult, Value,
+    ServerResult, Value,
     parser::types::Field,
     registry::Registry,
     resolver_utils::{enum_value, resolve_list},
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::*;
 use crate::graphql::flat::{self, Flat, Pick, Spliced, or_null};
 use crate::graphql::lines::{Columns, GradeLine};
-use crate::graphql::loaders::{Loaders, first_of, load_error, one};
+use crate::graphql::loaders::{LoadError, Loaders, first_of, load_error, one};
 use crate::{error::ApiResult, graphql::context::loaders, services};
 
 /// A grade.
@@ -148,21 +148,39 @@ impl Grades {
 }
 
 /// The answer to the selection over `rows` in one pass, subjects loaded once for the list:
-/// written as JSON when the answer is spliced (see [`flat::Spliced`]), else as values. `None`
-/// when a field needs the executor (or the subjects cannot be loaded).
+/// written as JSON when the answer is spliced (see [`flat::Spliced`]), else as values.
+/// `Ok(None)` when a field needs the executor (a subject selected twice included: each
+/// selection would need its own answer per subject).
 async fn in_one_pass<R: Flat>(
     ctx: &ContextSelectionSet<'_>,
     rows: &[R],
     subject_of: impl Fn(&R) -> Option<SubjectId>,
-) -> Option<Value> {
-    let picks = flat::picks(&ctx.item.node)?;
-    let subjects = if flat::selects(&picks, "subject") {
-        let ids: HashSet<SubjectId> = rows.iter().filter_map(&subject_of).collect();
-        let loaders = ctx.data_opt::<Loaders>()?;
-        loaders.subject.load_many(ids).await.ok()?
-    } else {
-        HashMap::new()
+) -> Result<Option<Value>, LoadError> {
+    let Some(picks) = flat::picks(&ctx.item.node) else {
+        return Ok(None);
     };
+    let subjects = match flat::selections_of(&picks, "subject") {
+        0 => HashMap::new(),
+        1 => {
+            let ids: HashSet<SubjectId> = rows.iter().filter_map(&subject_of).collect();
+            let Some(loaders) = ctx.data_opt::<Loaders>() else {
+                return Ok(None);
+            };
+            loaders.subject.load_many(ids).await?
+        }
+        _ => return Ok(None),
+    };
+    Ok(answer(ctx, rows, &picks, &subjects, subject_of))
+}
+
+/// [`in_one_pass`] once the subjects are loaded.
+fn answer<R: Flat>(
+    ctx: &ContextSelectionSet<'_>,
+    rows: &[R],
+    picks: &[Pick<'_>],
+    subjects: &HashMap<SubjectId, entity::subject::Model>,
+    subject_of: impl Fn(&R) -> Option<SubjectId>,
+) -> Option<Value> {
     if let Some(spliced) = ctx.data_opt::<Arc<Spliced>>() {
         let mut written: HashMap<SubjectId, Vec<u8>> = HashMap::with_capacity(subjects.len());
         let mut nested = |out: &mut Vec<u8>, row: &R, name: &str, sub: &[Pick<'_>]| {
@@ -190,7 +208,7 @@ async fn in_one_pass<R: Flat>(
             if i > 0 {
                 out.push(b',');
             }
-            flat::write_object(&mut out, row, &picks, &mut nested)?;
+            flat::write_object(&mut out, row, picks, &mut nested)?;
         }
         out.push(b']');
         flat::count(true);
@@ -212,7 +230,7 @@ async fn in_one_pass<R: Flat>(
     };
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        items.push(flat::object(row, &picks, &mut nested)?);
+        items.push(flat::object(row, picks, &mut nested)?);
     }
     flat::count(false);
     Some(Value::List(items))
@@ -236,18 +254,25 @@ impl OutputType for Grades {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
+        let failed = |e: LoadError| {
+            ctx.set_error_path(
+                async_graphql::Error::from(load_error(e)).into_server_error(field.pos),
+            )
+        };
         match self {
-            Self::Rows(rows) => {
-                let answer = in_one_pass(ctx, rows, |g| Some(g.0.subject_id)).await;
-                match answer {
-                    Some(value) => Ok(value),
-                    None => resolve_list(ctx, field, rows.iter(), Some(rows.len())).await,
-                }
-            }
+            Self::Rows(rows) => match in_one_pass(ctx, rows, |g| Some(g.0.subject_id)).await {
+                Ok(Some(value)) => Ok(value),
+                Ok(None) => resolve_list(ctx, field, rows.iter(), Some(rows.len())).await,
+                Err(e) => Err(failed(e)),
+            },
             // Lines are only made for a selection they can answer.
-            Self::Lines(lines) => in_one_pass(ctx, lines, |l| l.subject_id)
-                .await
-                .ok_or_else(|| ServerError::new("internal server error", Some(field.pos))),
+            Self::Lines(lines) => match in_one_pass(ctx, lines, |l| l.subject_id).await {
+                Ok(Some(value)) => Ok(value),
+                Ok(None) => Err(failed(Arc::new(sea_orm::DbErr::Custom(
+                    "BUG: grade lines cannot answer their selection".to_owned(),
+                )))),
+                Err(e) => Err(failed(e)),
+            },
         }
     }
 }
