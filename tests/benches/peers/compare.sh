@@ -48,11 +48,13 @@ up() { for _ in $(seq 240); do curl -sf -o /dev/null -H 'content-type: applicati
          -d '{"query":"{__typename}"}' "$1" && return 0; sleep 0.5; done; echo "$1 did not start" >&2; exit 1; }
 
 echo "== the service on :$PORT_US"
+! curl -s -o /dev/null "127.0.0.1:$PORT_US" || { echo "port $PORT_US is taken" >&2; exit 1; }
 (cd "$WORK" && DATABASE_URL=$OWNER DATABASE_APP_URL=$APP JWT_SECRET=$SECRET RUST_LOG=warn \
    BIND_ADDR=127.0.0.1:$PORT_US exec "$BIN" serve >"$WORK/service.log" 2>&1) &
 pids+=($!)
 US_PID=$!
 up "http://127.0.0.1:$PORT_US/graphql"
+kill -0 "$US_PID" 2>/dev/null || { echo "the service exited: $(tail -3 "$WORK/service.log")" >&2; exit 1; }
 password=$(awk '/ADMIN +admin@herzl-demo/ {print $3}' "$WORK/demo.log")
 TOKEN=$(jq -n --arg p "$password" '{query: "mutation($p: String!) { login(email: \"admin@herzl-demo.demo\", password: $p) { token } }", variables: {p: $p}}' |
   curl -sf -H 'content-type: application/json' -d @- "http://127.0.0.1:$PORT_US/graphql" | jq -r .data.login.token)
