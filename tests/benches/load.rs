@@ -54,12 +54,7 @@ async fn school(app: &TestApp, name: &str, slug: &str) -> School {
         .await
         .unwrap()
         .expect("a fresh database");
-    let (_, email, password) = made
-        .logins
-        .iter()
-        .find(|(role, _, _)| *role == "ADMIN")
-        .unwrap();
-    let who = As::in_school(&app.login(email, password).await, slug);
+    let who = app.demo_admin(&made, slug).await;
     let data = app
         .ok(
             &who,

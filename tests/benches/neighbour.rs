@@ -48,12 +48,7 @@ async fn admin_of(app: &TestApp, name: &str, slug: &str, students: usize) -> As 
         .await
         .unwrap()
         .expect("a fresh database");
-    let (_, email, password) = school
-        .logins
-        .iter()
-        .find(|(role, _, _)| *role == "ADMIN")
-        .unwrap();
-    As::in_school(&app.login(email, password).await, slug)
+    app.demo_admin(&school, slug).await
 }
 
 async fn send(app: &TestApp, who: &As, query: &str) -> (u16, usize) {

@@ -309,6 +309,16 @@ impl TestApp {
         data["login"]["token"].as_str().expect("token").to_owned()
     }
 
+    /// Signs in as the admin of a demo school made with slug `slug`, in that school.
+    pub async fn demo_admin(&self, school: &api::services::demo::DemoSchool, slug: &str) -> As {
+        let (_, email, password) = school
+            .logins
+            .iter()
+            .find(|(role, _, _)| *role == "ADMIN")
+            .expect("a demo school has an admin");
+        As::in_school(&self.login(email, password).await, slug)
+    }
+
     /// The bootstrap superadmin's session token.
     pub async fn root(&self) -> String {
         self.login(ROOT_EMAIL, ROOT_PASSWORD).await

@@ -34,13 +34,7 @@ async fn school(app: &TestApp) -> As {
             .await
             .unwrap();
     }
-    let (_, email, password) = school
-        .logins
-        .iter()
-        .find(|(role, _, _)| *role == "ADMIN")
-        .unwrap();
-    let token = app.login(email, password).await;
-    As::in_school(&token, "one-pass")
+    app.demo_admin(&school, "one-pass").await
 }
 
 /// The answer's text up to its extensions (which carry the school's remaining budget).

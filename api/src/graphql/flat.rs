@@ -20,7 +20,7 @@
 use std::{
     collections::HashSet,
     sync::{
-        Mutex,
+        Mutex, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -172,27 +172,22 @@ pub fn write_object<T: Flat>(
 
 /// Parts of one HTTP answer written as JSON ahead of the rest, and the placeholders that stand
 /// for them in the response until [`Spliced::splice`] puts them in.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Spliced {
-    /// `"splice<random>:`, what every placeholder of this answer starts with, quote included.
-    marker: String,
+    /// `"splice<random>:`, what every placeholder of this answer starts with, quote included;
+    /// drawn when the first piece is kept (most answers keep none).
+    marker: OnceLock<String>,
     pieces: Mutex<Vec<Vec<u8>>>,
-}
-
-impl Default for Spliced {
-    fn default() -> Self {
-        Self {
-            marker: format!("\"splice{}:", uuid::Uuid::new_v4().simple()),
-            pieces: Mutex::default(),
-        }
-    }
 }
 
 impl Spliced {
     /// Keeps `json` (one complete JSON value) and gives the placeholder to put in its place.
     pub fn put(&self, json: Vec<u8>) -> Option<Value> {
+        let marker = self
+            .marker
+            .get_or_init(|| format!("\"splice{}:", uuid::Uuid::new_v4().simple()));
         let mut pieces = self.pieces.lock().ok()?;
-        let placeholder = format!("{}{}", &self.marker[1..], pieces.len());
+        let placeholder = format!("{}{}", &marker[1..], pieces.len());
         pieces.push(json);
         Some(Value::String(placeholder))
     }
@@ -205,7 +200,7 @@ impl Spliced {
             return Some(answer);
         }
         let total = answer.len() + pieces.iter().map(Vec::len).sum::<usize>();
-        let marker = self.marker.as_bytes();
+        let marker = self.marker.get()?.as_bytes();
         // Pieces whose placeholder an error took away are not counted.
         let mut out = Vec::with_capacity(total.min(limit));
         let mut rest = &answer[..];
