@@ -118,6 +118,16 @@ impl Budgets {
         Ok(Admission(permit))
     }
 
+    /// One of `school`'s places for a request in execution if one is free now (see
+    /// [`Budgets::admit`]).
+    pub fn try_admit(&self, school: SchoolId) -> Option<Admission> {
+        semaphore(&self.in_flight, school, self.in_flight_per_school)
+            .ok()?
+            .try_acquire_owned()
+            .ok()
+            .map(Admission)
+    }
+
     /// Charges `cost` points to `school`, or answers `RATE_LIMITED` with the seconds until the
     /// school's bucket holds them again. A refused query is not charged.
     pub fn charge(&self, school: SchoolId, cost: u64) -> Result<Charge, ApiError> {

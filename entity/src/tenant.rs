@@ -96,6 +96,8 @@ pub struct TenantTx {
     changed: AtomicBool,
     /// Whether this transaction was begun to write (see [`crate::writer`]).
     writes: bool,
+    /// Whether anything was written (school data or bookkeeping).
+    wrote: AtomicBool,
     /// Set once this transaction has committed (see [`TenantTx::report_commit_to`]).
     committed: Option<std::sync::Arc<AtomicBool>>,
     /// The writer's turn on SQLite, released after the transaction (fields drop in order).
@@ -150,14 +152,44 @@ impl TenantTx {
             ))
             .await?;
         }
-        Ok(Self {
+        Ok(Self::bound(tx, school_id, writes, turn))
+    }
+
+    fn bound(
+        tx: DatabaseTransaction,
+        school_id: SchoolId,
+        writes: bool,
+        turn: Option<crate::writer::WriteTurn>,
+    ) -> Self {
+        Self {
             tx,
             school_id,
             changed: AtomicBool::new(false),
             writes,
+            wrote: AtomicBool::new(false),
             committed: None,
             _turn: turn,
-        })
+        }
+    }
+
+    /// The expression that binds a PostgreSQL transaction to the school whose id `school` yields
+    /// (`set_config('app.school_id', school::text, true)`), for a statement that reads the
+    /// platform tables at the start of a transaction and names its school at the same time (see
+    /// [`TenantTx::adopt`]). A `NULL` school sets an empty value, which binds to no school.
+    pub fn binding_expression(school: Expr) -> Expr {
+        Expr::cust_with_exprs(
+            "set_config('app.school_id', $1, true)",
+            [school.cast_as(sea_orm::sea_query::Alias::new("text"))],
+        )
+    }
+
+    /// A read transaction on PostgreSQL whose first statement selected
+    /// [`TenantTx::binding_expression`] for `school_id` and returned a row: the binding a
+    /// [`TenantTx::begin`] makes with a statement of its own came with that one. Every
+    /// statement of the result still carries `school_id = $school`, so a transaction bound to
+    /// another school (or to none) answers nothing rather than another school's rows.
+    pub fn adopt(tx: DatabaseTransaction, school_id: SchoolId) -> Self {
+        Self::bound(tx, school_id, false, None)
     }
 
     /// Sets `flag` when this transaction has committed, so whoever answers for the write can
@@ -200,8 +232,17 @@ impl TenantTx {
         self.tx.get_database_backend()
     }
 
-    /// Commits.
+    /// Commits. A transaction begun to read that wrote nothing has nothing to commit: on
+    /// PostgreSQL it ends without waiting, its `ROLLBACK` sent with the check the pool makes of
+    /// every connection it takes back.
     pub async fn commit(self) -> Result<(), DbErr> {
+        if !self.writes
+            && !self.wrote.load(Ordering::SeqCst)
+            && self.backend() == DbBackend::Postgres
+            && self.committed.is_none()
+        {
+            return Ok(());
+        }
         if self.changed.load(Ordering::SeqCst) {
             // Caches of derived data (analytics) key on this version: a write to one school
             // never serves stale numbers and never touches another school's cache.
@@ -238,6 +279,7 @@ impl TenantTx {
             "a write to {} in a transaction begun to read: use TenantTx::begin_write",
             E::default().table_name()
         );
+        self.wrote.store(true, Ordering::SeqCst);
         if !BOOKKEEPING.contains(&E::default().table_name()) {
             self.changed.store(true, Ordering::SeqCst);
         }

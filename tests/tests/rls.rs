@@ -197,3 +197,98 @@ async fn every_tenant_table_has_forced_rls_with_the_tenant_policy() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_identity_statement_binds_its_transaction_to_the_school_it_finds_and_no_other()
+{
+    use api::platform::{SchoolChoice, add_membership, create_user, user_in_school_binding};
+    use entity::{student, tenant::TenantTx};
+    let db = TestDb::new(Backend::Postgres).await;
+    let a = fixtures::school(&db.conn, "school-a").await.unwrap();
+    let b = fixtures::school(&db.conn, "school-b").await.unwrap();
+    let mine = fixtures::student(&db.conn, a, "000000018").await.unwrap();
+    let theirs = fixtures::student(&db.conn, b, "000000026").await.unwrap();
+    let user = create_user(&db.conn, "dana@example.org", "Dana", "x".into())
+        .await
+        .unwrap();
+    add_membership(&db.conn, a, user.id, entity::enums::Role::Viewer)
+        .await
+        .unwrap();
+    let runtime = runtime_pool(&db, 1).await;
+
+    // Named by slug: the statement finds school A and the membership, and binds to A.
+    let tx = runtime.begin().await.unwrap();
+    let (_, seen) = user_in_school_binding(&tx, user.id, &SchoolChoice::Slug("school-a".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = seen.unwrap();
+    assert_eq!(
+        (seen.school.id, seen.role),
+        (a, Some(entity::enums::Role::Viewer))
+    );
+    assert_eq!(
+        count_students(&tx).await.unwrap(),
+        1,
+        "bound to A by the same statement"
+    );
+    let adopted = TenantTx::adopt(tx, a);
+    assert!(
+        adopted
+            .get::<student::Entity>(mine)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        adopted
+            .get::<student::Entity>(theirs)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    drop(adopted);
+
+    // Naming school B (no membership) binds to B, and the service never adopts that; a
+    // transaction bound to one school and adopted for another answers nothing from either.
+    let tx = runtime.begin().await.unwrap();
+    let (_, seen) = user_in_school_binding(&tx, user.id, &SchoolChoice::Id(b))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.unwrap().role, None);
+    let crossed = TenantTx::adopt(tx, a);
+    assert!(
+        crossed
+            .get::<student::Entity>(mine)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        crossed
+            .get::<student::Entity>(theirs)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        crossed
+            .all(crossed.find::<student::Entity>())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(crossed);
+
+    // A school that does not exist binds to none: reading fails loudly.
+    let tx = runtime.begin().await.unwrap();
+    let unknown = SchoolChoice::Id(entity::ids::SchoolId::generate());
+    let (_, seen) = user_in_school_binding(&tx, user.id, &unknown)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(seen.is_none());
+    let err = count_students(&tx).await.unwrap_err();
+    assert!(err.to_string().contains("tenant context"), "{err}");
+}

@@ -98,4 +98,23 @@ backend_tests! {
         // scoped transaction.
         assert!(large <= 4 + 1 + 3 + 5, "{large} statements");
     }
+
+    async fn a_single_lookup_costs_the_identity_statement_and_the_lookup(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let school = entity::school::Entity::find().all(&app.db.conn).await.unwrap().into_iter().find(|s| s.slug == FIRST_SCHOOL).unwrap().id;
+        let student = tests::fixtures::student(&app.db.conn, school, "000000018").await.unwrap();
+        let dana = app.member_token(&root, FIRST_SCHOOL, "dana@example.org", "VIEWER").await;
+        let who = As::in_school(&dana, FIRST_SCHOOL);
+        let query = "query($id: UUID!) { student(id: $id) { firstName } }";
+        let variables = json!({ "id": student.to_string() });
+        app.ok(&who, query, variables.clone()).await;
+        let before = app.state.statements.load(Ordering::SeqCst);
+        let data = app.ok(&who, query, variables).await;
+        let after = app.state.statements.load(Ordering::SeqCst);
+        assert_eq!(data["student"]["firstName"], "נועה");
+        // The user, school and membership in one statement; on PostgreSQL that statement also
+        // binds its transaction to the school, which the lookup then reads in.
+        assert_eq!(after - before, 2);
+    }
 }

@@ -133,7 +133,10 @@ pub async fn scoped<'a>(
         }
         tx
     } else {
-        entity::tenant::TenantTx::begin(db, tenant.school_id()).await?
+        match ctx.data_opt::<std::sync::Arc<crate::graphql::loaders::FirstTx>>() {
+            Some(first) => first.begin(db, tenant.school_id()).await?,
+            None => entity::tenant::TenantTx::begin(db, tenant.school_id()).await?,
+        }
     };
     Ok((tenant, tx))
 }

@@ -391,6 +391,12 @@ pub fn is_mutation(document: &ExecutableDocument, operation_name: Option<&str>) 
     }
 }
 
+/// Whether the operation of `document` that would run is a query.
+pub fn is_query(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    operation_type(document, operation_name)
+        == Some(async_graphql::parser::types::OperationType::Query)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{ScalarType, Value, dataloader::Loader, resolver_utils::enum_value};
 use chrono::NaiveDate;
-use entity::{enums::GradeCategory, grade, ids::*, tenant::TenantTx};
+use entity::{enums::GradeCategory, grade, ids::*};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, Order, QueryResult};
 
 use crate::graphql::flat::{Flat, Pick, or_null};
@@ -155,6 +155,7 @@ impl Flat for GradeLine {
 pub struct GradeLines {
     pub(crate) db: DatabaseConnection,
     pub(crate) school: SchoolId,
+    pub(crate) first: Arc<crate::graphql::loaders::FirstTx>,
 }
 
 impl Loader<(StudentId, Columns)> for GradeLines {
@@ -171,7 +172,7 @@ impl Loader<(StudentId, Columns)> for GradeLines {
             .iter()
             .fold(Columns::default(), |all, (_, c)| Columns(all.0 | c.0));
         let students: std::collections::HashSet<StudentId> = keys.iter().map(|(s, _)| *s).collect();
-        let tx = TenantTx::begin(&self.db, self.school).await?;
+        let tx = self.first.begin(&self.db, self.school).await?;
         let mut lines: HashMap<StudentId, Arc<[GradeLine]>> = HashMap::new();
         // By student, so a student's lines are one run: no hashing per row.
         let select = tx

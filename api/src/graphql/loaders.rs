@@ -3,35 +3,21 @@
 //! transaction of that school. Nested lists therefore cost one statement per level, whatever
 //! the number of rows.
 
-use std::{
-    collections::HashMap,
-    future::Future,
-    hash::Hash,
-    marker::PhantomData,
-    pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    task::{Context as TaskContext, Poll, Wake, Waker},
-    time::Duration,
-};
+use std::{collections::HashMap, hash::Hash, marker::PhantomData, sync::Arc, time::Duration};
 
 use futures_util::future::BoxFuture;
-use tokio::sync::Notify;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     academic_history, academic_year, attendance_record, class, class_teacher, enrollment, grade,
-    guardian, health_record,
-    ids::*,
-    incident, student, student_guardian, subject, teacher,
-    tenant::{TenantScoped, TenantTx},
-    term,
+    guardian, health_record, ids::*, incident, student, student_guardian, subject, teacher,
+    tenant::TenantScoped, term,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ModelTrait, Order, sea_query::ValueType,
 };
+
+pub use super::polls::{FirstTx, Gated, PollGate};
 
 /// A loader's error: cloneable, as DataLoader requires.
 pub type LoadError = Arc<DbErr>;
@@ -83,107 +69,6 @@ pub const LOADER_DELAY: Duration = Duration::ZERO;
 /// The most keys in one batch (each becomes a bind parameter of one `IN (…)`).
 pub const MAX_BATCH: usize = 5_000;
 
-/// Tells loaders when the request's execution is between polls.
-///
-/// Every field of one level registers its key during one poll of the request's execution
-/// future, and a batch must not start before that poll ends, or the level is split into several
-/// queries. A timer cannot promise that (a level of 40,000 fields takes longer to resolve than
-/// any sensible delay, and a timer fires on another worker thread): measured on the demo data, a
-/// 1 ms delay cost 34 statements per request instead of 8. So the execution future is wrapped in
-/// [`Gated`], which marks each poll, and a batch waits for the poll in progress to end.
-#[derive(Debug, Default)]
-pub struct PollGate {
-    polling: AtomicBool,
-    idle: Notify,
-}
-
-impl PollGate {
-    /// Waits until no poll of the request is in progress.
-    async fn wait_idle(&self) {
-        loop {
-            let idle = self.idle.notified();
-            tokio::pin!(idle);
-            idle.as_mut().enable();
-            if !self.polling.load(Ordering::SeqCst) {
-                return;
-            }
-            idle.await;
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A request's execution future, marking its polls for the loaders.
-    #[derive(Debug)]
-    pub struct Gated<F> {
-        #[pin]
-        inner: F,
-        gate: GateGuard,
-    }
-}
-
-impl<F> Gated<F> {
-    /// Wraps `inner`.
-    pub fn new(inner: F, gate: Arc<PollGate>) -> Self {
-        Self {
-            inner,
-            gate: GateGuard(gate),
-        }
-    }
-}
-
-/// Opens the gate when the request is dropped (a client that went away), so batches waiting on
-/// it finish instead of waiting forever.
-#[derive(Debug)]
-struct GateGuard(Arc<PollGate>);
-
-impl Drop for GateGuard {
-    fn drop(&mut self) {
-        self.0.polling.store(false, Ordering::SeqCst);
-        self.0.idle.notify_waiters();
-    }
-}
-
-/// A waker that remembers whether it was woken, so the gate can tell a future that yields to
-/// continue at once (a big list resolved over several polls) from one that waits.
-struct WakeFlag {
-    inner: Waker,
-    woken: AtomicBool,
-}
-
-impl Wake for WakeFlag {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::SeqCst);
-        self.inner.wake_by_ref();
-    }
-}
-
-impl<F: Future> Future for Gated<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        this.gate.0.polling.store(true, Ordering::SeqCst);
-        let flag = Arc::new(WakeFlag {
-            inner: cx.waker().clone(),
-            woken: AtomicBool::new(false),
-        });
-        let waker = Waker::from(flag.clone());
-        let result = this.inner.poll(&mut TaskContext::from_waker(&waker));
-        // Woken during its own poll: it will be polled again at once, so the level is not
-        // finished; stay closed.
-        if result.is_ready() || !flag.woken.load(Ordering::SeqCst) {
-            this.gate.0.polling.store(false, Ordering::SeqCst);
-            this.gate.0.idle.notify_waiters();
-        }
-        result
-    }
-}
-
 fn loader<L: Send + Sync + 'static>(inner: L, gate: &Arc<PollGate>) -> DataLoader<L> {
     let gate = gate.clone();
     let spawn = move |batch: BoxFuture<'static, ()>| {
@@ -203,6 +88,7 @@ fn loader<L: Send + Sync + 'static>(inner: L, gate: &Arc<PollGate>) -> DataLoade
 pub struct ById<E> {
     db: DatabaseConnection,
     school: SchoolId,
+    first: Arc<FirstTx>,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -216,7 +102,7 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[E::Id]) -> Result<HashMap<E::Id, E::Model>, LoadError> {
-        let tx = TenantTx::begin(&self.db, self.school).await?;
+        let tx = self.first.begin(&self.db, self.school).await?;
         let rows = tx
             .all(
                 tx.find::<E>()
@@ -239,6 +125,7 @@ where
 pub struct ByColumn<E: EntityTrait, K> {
     db: DatabaseConnection,
     school: SchoolId,
+    first: Arc<FirstTx>,
     column: E::Column,
     order: Vec<E::Column>,
     _key: PhantomData<fn() -> K>,
@@ -254,7 +141,7 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, Vec<E::Model>>, LoadError> {
-        let tx = TenantTx::begin(&self.db, self.school).await?;
+        let tx = self.first.begin(&self.db, self.school).await?;
         let mut select = tx
             .find::<E>()
             .filter(self.column.is_in(keys.iter().copied()));
@@ -325,6 +212,7 @@ pub struct Loaders {
     risks: tokio::sync::OnceCell<std::sync::Arc<crate::insights::analytics::RiskTable>>,
     db: DatabaseConnection,
     school: SchoolId,
+    first: Arc<FirstTx>,
 }
 
 /// Students' model features, by student.
@@ -332,6 +220,7 @@ pub struct Loaders {
 pub struct FeaturesLoader {
     db: DatabaseConnection,
     school: SchoolId,
+    first: Arc<FirstTx>,
 }
 
 impl Loader<StudentId> for FeaturesLoader {
@@ -342,7 +231,7 @@ impl Loader<StudentId> for FeaturesLoader {
         &self,
         keys: &[StudentId],
     ) -> Result<HashMap<StudentId, crate::insights::Features>, LoadError> {
-        let tx = TenantTx::begin(&self.db, self.school).await?;
+        let tx = self.first.begin(&self.db, self.school).await?;
         let rows = crate::insights::features(&tx, Some(keys)).await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(|f| (f.student, f)).collect())
@@ -360,6 +249,7 @@ struct Build<'a> {
     db: &'a DatabaseConnection,
     school: SchoolId,
     gate: &'a Arc<PollGate>,
+    first: &'a Arc<FirstTx>,
 }
 
 impl Build<'_> {
@@ -372,6 +262,7 @@ impl Build<'_> {
             ById {
                 db: self.db.clone(),
                 school: self.school,
+                first: self.first.clone(),
                 _entity: PhantomData,
             },
             self.gate,
@@ -391,6 +282,7 @@ impl Build<'_> {
             ByColumn {
                 db: self.db.clone(),
                 school: self.school,
+                first: self.first.clone(),
                 column,
                 order,
                 _key: PhantomData,
@@ -401,9 +293,19 @@ impl Build<'_> {
 }
 
 impl Loaders {
-    /// Loaders for `school`, on `db`.
-    pub fn new(db: &DatabaseConnection, school: SchoolId, gate: &Arc<PollGate>) -> Self {
-        let build = Build { db, school, gate };
+    /// Loaders for `school`, on `db`; the first of them to read takes `first`'s transaction.
+    pub fn new(
+        db: &DatabaseConnection,
+        school: SchoolId,
+        gate: &Arc<PollGate>,
+        first: &Arc<FirstTx>,
+    ) -> Self {
+        let build = Build {
+            db,
+            school,
+            gate,
+            first,
+        };
         Self {
             student: build.by_id(),
             class: build.by_id(),
@@ -428,6 +330,7 @@ impl Loaders {
                 crate::graphql::lines::GradeLines {
                     db: db.clone(),
                     school,
+                    first: first.clone(),
                 },
                 gate,
             ),
@@ -473,6 +376,7 @@ impl Loaders {
                 FeaturesLoader {
                     db: db.clone(),
                     school,
+                    first: first.clone(),
                 },
                 gate,
             ),
@@ -480,6 +384,7 @@ impl Loaders {
             risks: tokio::sync::OnceCell::new(),
             db: db.clone(),
             school,
+            first: first.clone(),
         }
     }
 
@@ -504,7 +409,7 @@ impl Loaders {
                 {
                     return Ok(hit);
                 }
-                let tx = TenantTx::begin(&self.db, self.school).await?;
+                let tx = self.first.begin(&self.db, self.school).await?;
                 let table = crate::insights::analytics::risk_table(&tx, cache).await?;
                 tx.commit().await?;
                 Ok(table)
@@ -517,72 +422,12 @@ impl Loaders {
     pub async fn active_model(&self) -> Result<Option<entity::ml_model::Model>, DbErr> {
         self.active_model
             .get_or_try_init(|| async {
-                let tx = TenantTx::begin(&self.db, self.school).await?;
+                let tx = self.first.begin(&self.db, self.school).await?;
                 let model = crate::insights::active_model(&tx).await?;
                 tx.commit().await?;
                 Ok(model)
             })
             .await
             .cloned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-        future.poll(&mut TaskContext::from_waker(Waker::noop()))
-    }
-
-    #[tokio::test]
-    async fn the_gate_stays_closed_while_the_request_keeps_working_and_opens_when_it_waits() {
-        let gate = Arc::new(PollGate::default());
-        let mut turns = 0;
-        // Wakes itself twice (a long list resolved over several polls), then waits.
-        let mut request = Box::pin(Gated::new(
-            std::future::poll_fn(move |cx| {
-                turns += 1;
-                if turns <= 2 {
-                    cx.waker().wake_by_ref();
-                }
-                Poll::<()>::Pending
-            }),
-            gate.clone(),
-        ));
-        assert!(poll_once(request.as_mut()).is_pending());
-        assert!(
-            gate.polling.load(Ordering::SeqCst),
-            "closed: the request woke itself"
-        );
-        assert!(poll_once(request.as_mut()).is_pending());
-        assert!(gate.polling.load(Ordering::SeqCst));
-        assert!(poll_once(request.as_mut()).is_pending());
-        assert!(
-            !gate.polling.load(Ordering::SeqCst),
-            "open: the request now waits"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_dropped_request_opens_the_gate_for_waiting_batches() {
-        let gate = Arc::new(PollGate::default());
-        let mut request = Box::pin(Gated::new(
-            std::future::poll_fn(|cx| {
-                cx.waker().wake_by_ref();
-                Poll::<()>::Pending
-            }),
-            gate.clone(),
-        ));
-        assert!(poll_once(request.as_mut()).is_pending());
-        let waiting = tokio::spawn({
-            let gate = gate.clone();
-            async move { gate.wait_idle().await }
-        });
-        drop(request);
-        tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .expect("the batch goes ahead")
-            .expect("no panic");
     }
 }

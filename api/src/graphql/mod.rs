@@ -17,6 +17,7 @@ mod lines;
 pub mod loaders;
 mod members;
 pub mod pagination;
+pub mod polls;
 mod roster;
 mod schools;
 mod system;

@@ -237,7 +237,12 @@ impl Executor for SocketExecutor {
                 .data(HealthReads::default());
             if let Some(school) = school {
                 let gate = Arc::new(PollGate::default());
-                request = request.data(Loaders::new(&session.state.db, school, &gate));
+                request = request.data(Loaders::new(
+                    &session.state.db,
+                    school,
+                    &gate,
+                    &Default::default(),
+                ));
             }
             let request = request.data(identity);
             session

@@ -25,7 +25,7 @@ pub use memberships::{
     add_membership, admin_count, members_of, membership, memberships_of, remove_membership,
     set_membership_role, unlink_teachers,
 };
-pub use resolve::{SchoolChoice, SeenSchool, school_seen, user_in_school};
+pub use resolve::{SchoolChoice, SeenSchool, school_seen, user_in_school, user_in_school_binding};
 pub use schools::{
     school, school_by_host, school_by_slug, school_ids, schools_by_ids, schools_page,
 };

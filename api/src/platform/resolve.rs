@@ -2,7 +2,10 @@
 //! named by id, slug or host, with the user's role there and the school's data version, each
 //! read by one statement.
 
-use entity::{enums::Role, ids::*, membership, school, school_data_version, school_domain, user};
+use entity::{
+    enums::Role, ids::*, membership, school, school_data_version, school_domain, tenant::TenantTx,
+    user,
+};
 use sea_orm::{
     ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult, Value,
     sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
@@ -100,6 +103,25 @@ pub async fn user_in_school(
     id: UserId,
     choice: Option<&SchoolChoice>,
 ) -> Result<Option<(user::Model, Option<SeenSchool>)>, DbErr> {
+    user_and_school(db, id, choice, false).await
+}
+
+/// [`user_in_school`] as the first statement of a PostgreSQL transaction `tx`, which the same
+/// statement binds to the school it finds (see `TenantTx::adopt`).
+pub async fn user_in_school_binding(
+    tx: &sea_orm::DatabaseTransaction,
+    id: UserId,
+    choice: &SchoolChoice,
+) -> Result<Option<(user::Model, Option<SeenSchool>)>, DbErr> {
+    user_and_school(tx, id, Some(choice), true).await
+}
+
+async fn user_and_school(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    choice: Option<&SchoolChoice>,
+    bind: bool,
+) -> Result<Option<(user::Model, Option<SeenSchool>)>, DbErr> {
     let mut query = Query::select();
     select_prefixed::<user::Entity>(&mut query, "u");
     query.from_as(user::Entity, Alias::new("u"));
@@ -129,6 +151,12 @@ pub async fn user_in_school(
                         .equals((Alias::new("u"), user::Column::Id)),
                 ),
         );
+        if bind {
+            query.expr_as(
+                TenantTx::binding_expression(Expr::col((Alias::new("s"), school::Column::Id))),
+                Alias::new("bound"),
+            );
+        }
     }
     query.and_where(Expr::col((Alias::new("u"), user::Column::Id)).eq(Value::from(id)));
     let Some(row) = db

@@ -9,5 +9,5 @@
 mod resolution;
 mod types;
 
-pub use resolution::{SCHOOL_HEADER, Sources, client_address, resolve};
+pub use resolution::{SCHOOL_HEADER, Sources, client_address, resolve, resolve_binding};
 pub use types::{Actor, RequestIdentity, TenantContext};

@@ -4,8 +4,9 @@ use std::{collections::BTreeSet, sync::atomic::AtomicBool};
 
 use axum::http::HeaderMap;
 use chrono::Utc;
+use entity::tenant::TenantTx;
 use entity::{enums::Role, ids::*};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
 
 use super::{Actor, RequestIdentity, TenantContext};
 use crate::{
@@ -95,13 +96,42 @@ pub struct Sources<'a> {
 /// Resolves the request's actor and school from its headers. A signed-in user naming a school
 /// costs one statement (user, school, membership and the school's data version together).
 pub async fn resolve(state: Sources<'_>, headers: &HeaderMap, client: String) -> RequestIdentity {
+    resolve_with(state, headers, client, false).await.0
+}
+
+/// [`resolve`], and on PostgreSQL, for a signed-in user naming a school, the read transaction
+/// that statement ran in, already bound to the resolved school (the statement set the binding
+/// as it read the membership): the first read of the school's data then needs neither a
+/// connection of its own nor a statement to bind it. `None` when no school was resolved, on
+/// SQLite, for API tokens, and when the resolved school is not the one the statement found.
+pub async fn resolve_binding(
+    state: Sources<'_>,
+    headers: &HeaderMap,
+    client: String,
+) -> (RequestIdentity, Option<TenantTx>) {
+    resolve_with(state, headers, client, true).await
+}
+
+async fn resolve_with(
+    state: Sources<'_>,
+    headers: &HeaderMap,
+    client: String,
+    bind: bool,
+) -> (RequestIdentity, Option<TenantTx>) {
     let choice = school_choice(headers);
-    let (actor, tenant) = match authenticate(state, headers, choice.as_ref()).await {
+    let mut bound = None;
+    let slot = bind.then_some(&mut bound);
+    let mut first = None;
+    let (actor, tenant) = match authenticate(state, headers, choice.as_ref(), slot).await {
         Ok(Some((actor, seen))) => {
-            let tenant = choose_school(state, choice.as_ref(), &actor, seen)
-                .await
-                .map(Some);
-            (Ok(Some(actor)), tenant)
+            let found = seen.as_ref().map(|s| s.school.id);
+            let tenant = choose_school(state, choice.as_ref(), &actor, seen).await;
+            if let (Ok(tenant), Some(tx)) = (&tenant, bound)
+                && found == Some(tenant.school_id())
+            {
+                first = Some(TenantTx::adopt(tx, tenant.school_id()));
+            }
+            (Ok(Some(actor)), tenant.map(Some))
         }
         Ok(None) => (Ok(None), Ok(None)),
         Err(e) => (Err(e.clone()), Err(e)),
@@ -113,12 +143,13 @@ pub async fn resolve(state: Sources<'_>, headers: &HeaderMap, client: String) ->
     if let Ok(Some(tenant)) = &tenant {
         span.record("school_id", tracing::field::display(tenant.school_id()));
     }
-    RequestIdentity {
+    let identity = RequestIdentity {
         actor,
         tenant,
         client,
         superadmin_audited: AtomicBool::new(false),
-    }
+    };
+    (identity, first)
 }
 
 fn invalid_token() -> ApiError {
@@ -131,6 +162,7 @@ async fn authenticate(
     state: Sources<'_>,
     headers: &HeaderMap,
     choice: Option<&SchoolChoice>,
+    bind: Option<&mut Option<DatabaseTransaction>>,
 ) -> Result<Option<(Actor, Option<SeenSchool>)>, ApiError> {
     let Some(value) = header(headers, "authorization") else {
         return Ok(None);
@@ -167,7 +199,22 @@ async fn authenticate(
     }
     let claims = state.jwt.verify(token).ok_or_else(invalid_token)?;
     let user_id: UserId = claims.sub.parse().map_err(|_| invalid_token())?;
-    let Some((user, seen)) = platform::user_in_school(state.db, user_id, choice).await? else {
+    // Only a school named by the header: choosing it then needs no read beyond this statement,
+    // so a request never waits for a second connection while holding this one (with every
+    // connection held so, nobody would get one). Without a header the user's memberships may
+    // have to be read; that happens outside any transaction.
+    let found = match (bind, choice) {
+        (Some(slot), Some(choice @ (SchoolChoice::Id(_) | SchoolChoice::Slug(_))))
+            if state.db.get_database_backend() == DbBackend::Postgres =>
+        {
+            let tx = state.db.begin().await?;
+            let found = platform::user_in_school_binding(&tx, user_id, choice).await?;
+            *slot = Some(tx);
+            found
+        }
+        _ => platform::user_in_school(state.db, user_id, choice).await?,
+    };
+    let Some((user, seen)) = found else {
         return Err(invalid_token());
     };
     if !user.is_active || user.token_version != claims.ver {

@@ -11,14 +11,14 @@
 #
 #   cargo build --release -p api && tests/benches/peers/compare.sh [API_BIN]
 #
-# env: SECONDS_PER_RUN=10, CONNS="1 8", DB=school_peers (dropped and made again), PGHOST,
+# env: SECONDS_PER_RUN=10, CONNS="1 8", PAGES="nested class one", DB=school_peers (dropped and made again), PGHOST,
 # PGPORT (a superuser `postgres` with trust), PORT_US=8100, PORT_PGL=5678, WORK=/tmp/school-peers.
 # Needs wrk, jq, curl, psql, pgbench and npm (PostGraphile and a Node 22 are installed from the
 # npm registry into $WORK/node on the first run). Prints each run, then the ratios.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=$(realpath "${1:-target/release/api}")
-DB=${DB:-school_peers} RUN=${SECONDS_PER_RUN:-10} CONNS=${CONNS:-1 8}
+DB=${DB:-school_peers} RUN=${SECONDS_PER_RUN:-10} CONNS=${CONNS:-1 8} PAGES=${PAGES:-nested class one}
 PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432}
 PORT_US=${PORT_US:-8100} PORT_PGL=${PORT_PGL:-5678} WORK=${WORK:-/tmp/school-peers}
 export PGHOST PGPORT
@@ -105,7 +105,7 @@ load() { # server page url headers...
   done
 }
 echo 5 >"/proc/$US_PID/clear_refs" 2>/dev/null || true
-for page in nested class one; do
+for page in $PAGES; do
   load us $page "http://127.0.0.1:$PORT_US/graphql" "Authorization: Bearer $TOKEN" "X-School-Id: $SCHOOL"
   [[ $page == nested ]] && PEAK=$(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$US_PID/status")
   load pgl $page "http://127.0.0.1:$PORT_PGL/graphql" "X-School-Id: $SCHOOL"
@@ -136,7 +136,7 @@ done
 echo
 echo "== ratios (one run, side by side)"
 printf '%-7s %5s %22s %22s %18s %9s %11s\n' page conns service PostGraphile floor 'x PGL' 'p50 x floor'
-for page in nested class one; do
+for page in $PAGES; do
   for c in $CONNS; do
     floor=- vs_floor=-
     if [[ $page == nested ]]; then
@@ -148,4 +148,4 @@ for page in nested class one; do
       "$(awk -v a="${RPS[us/$page/$c]}" -v b="${RPS[pgl/$page/$c]}" 'BEGIN {printf "%.2fx", a / b}')" "$vs_floor"
   done
 done
-echo "service peak RSS while serving the nested page: ${PEAK:-unknown}; its answer: ${SIZE[us/nested]} bytes"
+echo "service peak RSS while serving the nested page: ${PEAK:-unknown}; its answer: ${SIZE[us/nested]:-?} bytes"

@@ -17,12 +17,13 @@ use crate::{
         context::{Commits, HealthReads, HoldsHeavyPermit},
         flat::{Distinct, Spliced, splice_safe},
         limits,
-        loaders::{Gated, Loaders, PollGate},
+        loaders::{FirstTx, Gated, Loaders, PollGate},
     },
     services::audit,
     state::AppState,
     tenant::{self, RequestIdentity},
 };
+use entity::{ids::SchoolId, tenant::TenantTx};
 
 /// The root fields that take an upload: only these may come as a multipart request.
 const UPLOAD_FIELDS: [&str; 4] = [
@@ -113,9 +114,20 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
         return priced;
     }
     let cost = cost.get().unwrap_or_default() as u64;
-    let identity = match call.resolved {
-        Some(identity) => identity,
-        None => tenant::resolve(state.sources(), call.headers, call.client).await,
+    // A query (not a mutation, which writes in transactions of its own) resolved here reads
+    // its identity in the transaction its first read of the school's data will use.
+    let reads_only = document
+        .as_ref()
+        .is_some_and(|d| limits::is_query(d, operation));
+    let (identity, mut first) = match call.resolved {
+        Some(identity) => (identity, None),
+        None if reads_only => {
+            tenant::resolve_binding(state.sources(), call.headers, call.client).await
+        }
+        None => (
+            tenant::resolve(state.sources(), call.headers, call.client).await,
+            None,
+        ),
     };
     let tenant = identity
         .tenant
@@ -123,32 +135,16 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
         .ok()
         .and_then(Option::as_ref)
         .map(|t| (t.school_id(), t.actor.clone()));
-    let charge = match &tenant {
-        Some((school, _)) => match state.budgets.charge(*school, cost) {
-            Ok(charge) => Some(charge),
+    let turn = match &tenant {
+        Some((school, _)) => match take_turn(state, *school, cost, &mut first).await {
+            Ok(turn) => Some(turn),
             Err(refused) => return refusal(refused),
         },
         None => None,
     };
-    // A school's requests run at most so many at a time; an expensive one is heavy work too.
-    let mut _admission = None;
-    if let Some((school, _)) = &tenant {
-        match state.budgets.admit(*school).await {
-            Ok(admission) => _admission = Some(admission),
-            Err(refused) => return refusal(refused),
-        }
-    }
-    let mut heavy_permit = None;
-    if let Some((school, _)) = &tenant
-        && cost >= state.config.limits.heavy_query_cost as u64
-    {
-        match state.budgets.heavy(*school).await {
-            Ok(permit) => {
-                heavy_permit = Some(permit);
-                request = request.data(HoldsHeavyPermit);
-            }
-            Err(refused) => return refusal(refused),
-        }
+    let heavy = turn.as_ref().is_some_and(|t| t.heavy.is_some());
+    if heavy {
+        request = request.data(HoldsHeavyPermit);
     }
     if let Some(document) = document {
         if splice_safe(&document) {
@@ -163,15 +159,18 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
     request = request.data(state.clone()).data(commits.clone());
     let health_reads = HealthReads::default();
     let gate = Arc::new(PollGate::default());
+    let first = Arc::new(FirstTx::new(first));
+    gate.release_after_first_poll(first.clone());
     if let Some((school, _)) = &tenant {
         request = request
-            .data(Loaders::new(&state.db, *school, &gate))
+            .data(Loaders::new(&state.db, *school, &gate, &first))
+            .data(first.clone())
             .data(health_reads.clone());
     }
     let request = request.data(identity);
     // An expensive query runs on the heavy lane's threads, leaving the server's to everyday
     // requests (of every school).
-    let mut response = if heavy_permit.is_some() {
+    let mut response = if heavy {
         call.heavy.store(true, std::sync::atomic::Ordering::Relaxed);
         let schema = schema.clone();
         let work = async move { Gated::new(schema.run.execute(request), gate).await };
@@ -200,7 +199,7 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
     mark_committed(&mut response.errors, &commits.committed());
     response.extensions.insert(
         "cost".to_owned(),
-        async_graphql::Value::from_json(match charge {
+        async_graphql::Value::from_json(match turn.as_ref().map(|t| &t.charge) {
             Some(charge) => json!({
                 "requested": cost,
                 "limit": state.config.limits.query_max_cost,
@@ -212,6 +211,44 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
         .unwrap_or_default(),
     );
     response
+}
+
+/// What a school's request holds while it runs: its charge, its place among the school's
+/// requests in execution and, for an expensive one, a heavy-work permit.
+struct Turn {
+    charge: crate::budget::Charge,
+    _admission: crate::budget::Admission,
+    heavy: Option<crate::budget::HeavyPermit>,
+}
+
+/// Charges `cost` to `school` and waits for the request's turn: a school's requests run at
+/// most so many at a time, and an expensive one is heavy work too. A request that has to wait
+/// gives `first`'s connection back before it waits.
+async fn take_turn(
+    state: &AppState,
+    school: SchoolId,
+    cost: u64,
+    first: &mut Option<TenantTx>,
+) -> Result<Turn, ApiError> {
+    let charge = state.budgets.charge(school, cost)?;
+    let admission = match state.budgets.try_admit(school) {
+        Some(admission) => admission,
+        None => {
+            *first = None;
+            state.budgets.admit(school).await?
+        }
+    };
+    let heavy = if cost >= state.config.limits.heavy_query_cost as u64 {
+        *first = None;
+        Some(state.budgets.heavy(school).await?)
+    } else {
+        None
+    };
+    Ok(Turn {
+        charge,
+        _admission: admission,
+        heavy,
+    })
 }
 
 /// Errors under a mutation field whose change committed (raised while its answer was read
