@@ -111,4 +111,62 @@ backend_tests! {
         let refused = app.client.post(app.url("/graphql")).header("content-type", "application/json").body(big).send().await.unwrap();
         assert!(refused.status().is_client_error(), "{}", refused.status());
     }
+    async fn answers_over_a_kibibyte_are_compressed_for_clients_that_accept_it(backend) {
+        use std::io::Read;
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let query = json!({ "query": "{ __schema { types { name description } } }" });
+        let plain = app.client.post(app.url("/graphql")).bearer_auth(&root).json(&query).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none());
+        let plain = plain.bytes().await.unwrap();
+        assert!(plain.len() > 10_000, "{} bytes", plain.len());
+
+        let gzipped = app.client.post(app.url("/graphql")).bearer_auth(&root).header("accept-encoding", "gzip").json(&query).send().await.unwrap();
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+        let gzipped = gzipped.bytes().await.unwrap();
+        assert!(gzipped.len() * 2 < plain.len(), "{} of {} bytes", gzipped.len(), plain.len());
+        let mut unpacked = Vec::new();
+        flate2::read::GzDecoder::new(&gzipped[..]).read_to_end(&mut unpacked).unwrap();
+        assert_eq!(unpacked, plain, "the same answer, compressed");
+
+        let br = app.client.post(app.url("/graphql")).bearer_auth(&root).header("accept-encoding", "br, gzip").json(&query).send().await.unwrap();
+        assert_eq!(br.headers()["content-encoding"], "br");
+        // A small answer is sent as it is.
+        let small = app.client.post(app.url("/graphql")).header("accept-encoding", "gzip").json(&json!({ "query": "{ apiVersion }" })).send().await.unwrap();
+        assert!(small.headers().get("content-encoding").is_none());
+    }
+
+    async fn only_configured_origins_may_call_the_api_from_a_browser(backend) {
+        let preflight = |app: &tests::TestApp, origin: &str| {
+            app.client
+                .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "authorization, content-type, x-school-id")
+                .send()
+        };
+        // None by default.
+        let closed = spawn_app(backend).await;
+        let answer = preflight(&closed, "https://school.example").await.unwrap();
+        assert!(answer.headers().get("access-control-allow-origin").is_none());
+
+        let app = tests::spawn_app_with(backend, &[("CORS_ALLOWED_ORIGINS", "https://school.example, http://localhost:5173")]).await;
+        let answer = preflight(&app, "https://school.example").await.unwrap();
+        assert!(answer.status().is_success(), "{}", answer.status());
+        assert_eq!(answer.headers()["access-control-allow-origin"], "https://school.example");
+        let allowed = answer.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+        for name in ["authorization", "content-type", "x-school-id"] {
+            assert!(allowed.contains(name), "{allowed}");
+        }
+        assert!(answer.headers().get("access-control-allow-credentials").is_none());
+        let other = preflight(&app, "https://evil.example").await.unwrap();
+        assert!(other.headers().get("access-control-allow-origin").is_none());
+        // The request itself carries the header for an allowed origin only.
+        let post = |origin: &'static str| app.client.post(app.url("/graphql")).header("origin", origin).json(&json!({ "query": "{ apiVersion }" })).send();
+        let answer = post("http://localhost:5173").await.unwrap();
+        assert_eq!(answer.headers()["access-control-allow-origin"], "http://localhost:5173");
+        assert!(answer.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase().contains("retry-after"));
+        let answer = post("https://evil.example").await.unwrap();
+        assert!(answer.headers().get("access-control-allow-origin").is_none());
+    }
 }

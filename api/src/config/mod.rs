@@ -65,6 +65,9 @@ pub struct Config {
     /// addresses; default none): behind them, a request's client is the rightmost address of
     /// that header that is not itself a trusted proxy. Elsewhere it is the socket's peer.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Web origins whose pages may call the API from a browser (`CORS_ALLOWED_ORIGINS`,
+    /// comma-separated; default none, so only pages served by the API itself can).
+    pub cors_origins: Vec<String>,
     /// The service's own host names (`SERVICE_HOSTS`, comma-separated; `localhost`,
     /// `127.0.0.1` and `::1` always): no school can be mapped to one of them.
     pub service_hosts: Vec<String>,
@@ -175,6 +178,7 @@ impl std::fmt::Debug for Config {
             .field("import_max_rows", &self.import_max_rows)
             .field("limits", &self.limits)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
             .field("service_hosts", &self.service_hosts)
             .finish()
     }
@@ -228,11 +232,13 @@ impl Config {
         let import_max_rows = env.positive("IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS)?;
         let limits = env.limits()?;
         let trusted_proxies = env.trusted_proxies()?;
+        let cors_origins = env.cors_origins()?;
         let service_hosts = env.service_hosts();
         check_limits(&limits)?;
         Ok(Self {
             limits,
             trusted_proxies,
+            cors_origins,
             service_hosts,
             import_max_bytes,
             import_max_rows,
@@ -330,6 +336,32 @@ mod tests {
         assert!(err.to_string().contains("JWT_SECRET"));
         let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(32))]).unwrap();
         assert_eq!(ok.app_env, AppEnv::Production);
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins_without_wildcards_or_paths() {
+        let ok = config(&[(
+            "CORS_ALLOWED_ORIGINS",
+            " https://School.example/ ,http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            ok.cors_origins,
+            ["https://school.example", "http://localhost:5173"]
+        );
+        assert!(config(&[]).unwrap().cors_origins.is_empty());
+        for bad in [
+            "*",
+            "https://*.example",
+            "school.example",
+            "https://a.example/app",
+        ] {
+            let err = config(&[("CORS_ALLOWED_ORIGINS", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("CORS_ALLOWED_ORIGINS"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

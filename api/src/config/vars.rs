@@ -204,6 +204,37 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .collect::<Result<Vec<std::net::IpAddr>, _>>()
     }
 
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins (`scheme://host[:port]`), compared
+    /// exactly; `*` is refused (a browser would then send any site's requests with the user's
+    /// token attached by a script of that site).
+    pub(super) fn cors_origins(&self) -> Result<Vec<String>, ConfigError> {
+        self.get("CORS_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                let origin = o.trim_end_matches('/').to_ascii_lowercase();
+                let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.contains('*')
+                    && origin.split("://").nth(1).is_some_and(|rest| {
+                        !rest.is_empty() && !rest.contains('/') && !rest.contains(' ')
+                    })
+                    && axum::http::HeaderValue::from_str(&origin).is_ok();
+                if valid {
+                    Ok(origin)
+                } else {
+                    Err(ConfigError::Invalid {
+                        name: "CORS_ALLOWED_ORIGINS",
+                        message: format!(
+                            "`{o}` is not an origin like https://school.example (no path, no wildcard)"
+                        ),
+                    })
+                }
+            })
+            .collect()
+    }
+
     /// The local names, then `SERVICE_HOSTS` (comma-separated, lower-cased).
     pub(super) fn service_hosts(&self) -> Vec<String> {
         let mut service_hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"]
