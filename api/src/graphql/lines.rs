@@ -155,7 +155,6 @@ impl Flat for GradeLine {
 pub struct GradeLines {
     pub(crate) db: DatabaseConnection,
     pub(crate) school: SchoolId,
-    pub(crate) first: Arc<crate::graphql::loaders::FirstTx>,
 }
 
 impl Loader<(StudentId, Columns)> for GradeLines {
@@ -172,7 +171,7 @@ impl Loader<(StudentId, Columns)> for GradeLines {
             .iter()
             .fold(Columns::default(), |all, (_, c)| Columns(all.0 | c.0));
         let students: std::collections::HashSet<StudentId> = keys.iter().map(|(s, _)| *s).collect();
-        let tx = self.first.begin(&self.db, self.school).await?;
+        let tx = entity::tenant::TenantTx::begin(&self.db, self.school).await?;
         let mut lines: HashMap<StudentId, Arc<[GradeLine]>> = HashMap::new();
         // By student, so a student's lines are one run: no hashing per row.
         let select = tx

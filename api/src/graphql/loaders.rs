@@ -10,8 +10,11 @@ use futures_util::future::BoxFuture;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     academic_history, academic_year, attendance_record, class, class_teacher, enrollment, grade,
-    guardian, health_record, ids::*, incident, student, student_guardian, subject, teacher,
-    tenant::TenantScoped, term,
+    guardian, health_record,
+    ids::*,
+    incident, student, student_guardian, subject, teacher,
+    tenant::{TenantScoped, TenantTx},
+    term,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ModelTrait, Order, sea_query::ValueType,
@@ -88,7 +91,6 @@ fn loader<L: Send + Sync + 'static>(inner: L, gate: &Arc<PollGate>) -> DataLoade
 pub struct ById<E> {
     db: DatabaseConnection,
     school: SchoolId,
-    first: Arc<FirstTx>,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -102,7 +104,7 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[E::Id]) -> Result<HashMap<E::Id, E::Model>, LoadError> {
-        let tx = self.first.begin(&self.db, self.school).await?;
+        let tx = TenantTx::begin(&self.db, self.school).await?;
         let rows = tx
             .all(
                 tx.find::<E>()
@@ -125,7 +127,6 @@ where
 pub struct ByColumn<E: EntityTrait, K> {
     db: DatabaseConnection,
     school: SchoolId,
-    first: Arc<FirstTx>,
     column: E::Column,
     order: Vec<E::Column>,
     _key: PhantomData<fn() -> K>,
@@ -141,7 +142,7 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, Vec<E::Model>>, LoadError> {
-        let tx = self.first.begin(&self.db, self.school).await?;
+        let tx = TenantTx::begin(&self.db, self.school).await?;
         let mut select = tx
             .find::<E>()
             .filter(self.column.is_in(keys.iter().copied()));
@@ -220,7 +221,6 @@ pub struct Loaders {
 pub struct FeaturesLoader {
     db: DatabaseConnection,
     school: SchoolId,
-    first: Arc<FirstTx>,
 }
 
 impl Loader<StudentId> for FeaturesLoader {
@@ -231,7 +231,7 @@ impl Loader<StudentId> for FeaturesLoader {
         &self,
         keys: &[StudentId],
     ) -> Result<HashMap<StudentId, crate::insights::Features>, LoadError> {
-        let tx = self.first.begin(&self.db, self.school).await?;
+        let tx = TenantTx::begin(&self.db, self.school).await?;
         let rows = crate::insights::features(&tx, Some(keys)).await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(|f| (f.student, f)).collect())
@@ -249,7 +249,6 @@ struct Build<'a> {
     db: &'a DatabaseConnection,
     school: SchoolId,
     gate: &'a Arc<PollGate>,
-    first: &'a Arc<FirstTx>,
 }
 
 impl Build<'_> {
@@ -262,7 +261,6 @@ impl Build<'_> {
             ById {
                 db: self.db.clone(),
                 school: self.school,
-                first: self.first.clone(),
                 _entity: PhantomData,
             },
             self.gate,
@@ -282,7 +280,6 @@ impl Build<'_> {
             ByColumn {
                 db: self.db.clone(),
                 school: self.school,
-                first: self.first.clone(),
                 column,
                 order,
                 _key: PhantomData,
@@ -293,19 +290,16 @@ impl Build<'_> {
 }
 
 impl Loaders {
-    /// Loaders for `school`, on `db`; the first of them to read takes `first`'s transaction.
+    /// Loaders for `school`, on `db`. Their batches run after the request's first poll, when
+    /// `first`'s transaction has been taken or given back; the once-per-request reads below
+    /// (the ABC scores, the active model) may run in that poll and take it.
     pub fn new(
         db: &DatabaseConnection,
         school: SchoolId,
         gate: &Arc<PollGate>,
         first: &Arc<FirstTx>,
     ) -> Self {
-        let build = Build {
-            db,
-            school,
-            gate,
-            first,
-        };
+        let build = Build { db, school, gate };
         Self {
             student: build.by_id(),
             class: build.by_id(),
@@ -330,7 +324,6 @@ impl Loaders {
                 crate::graphql::lines::GradeLines {
                     db: db.clone(),
                     school,
-                    first: first.clone(),
                 },
                 gate,
             ),
@@ -376,7 +369,6 @@ impl Loaders {
                 FeaturesLoader {
                     db: db.clone(),
                     school,
-                    first: first.clone(),
                 },
                 gate,
             ),

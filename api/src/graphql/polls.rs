@@ -17,10 +17,11 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Notify;
 
 /// A read transaction already bound to the request's school, begun while the request's
-/// identity was read (see `tenant::resolve_binding`): the first part of the request to read
-/// the school's data takes it, and everything after begins its own. Dropped unused (a
-/// request that reads no school data), it is rolled back as its connection goes back to the
-/// pool.
+/// identity was read (see `tenant::resolve_binding`): a root field that reads the school's data
+/// during the request's first poll takes it (see `scoped`); after that poll it is given back
+/// (see [`PollGate::release_after_first_poll`]), so loaders' batches, which start later, and
+/// everything else begin their own. Given back unused, it is rolled back as its connection
+/// returns to the pool.
 #[derive(Debug, Default)]
 pub struct FirstTx(std::sync::Mutex<Option<TenantTx>>);
 
