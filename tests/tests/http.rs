@@ -169,4 +169,27 @@ backend_tests! {
         let answer = post("https://evil.example").await.unwrap();
         assert!(answer.headers().get("access-control-allow-origin").is_none());
     }
+
+    async fn the_answer_lists_top_level_fields_in_the_order_the_query_names_them(backend) {
+        let app = spawn_app(backend).await;
+        let root = app.root().await;
+        let text = |query: &'static str| {
+            let (app, root) = (&app, &root);
+            async move {
+                let answer = app.client.post(app.url("/graphql")).bearer_auth(root).json(&json!({ "query": query })).send().await.unwrap();
+                answer.text().await.unwrap()
+            }
+        };
+        let positions = |body: &str, keys: &[&str]| -> Vec<usize> {
+            keys.iter().map(|k| body.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k} missing: {body}"))).collect()
+        };
+        // Fields from different parts of the root type, an alias, and a fragment spread in place.
+        let body = text("{ schools(first: 1) { totalCount } z: apiVersion ...Me health: apiVersion } fragment Me on Query { me { user { email } } apiVersion }").await;
+        assert!(!body.contains("\"errors\""), "{body}");
+        let at = positions(&body, &["schools", "z", "me", "apiVersion", "health"]);
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?} {body}");
+        let body = text("{ apiVersion me { user { email } } schools(first: 1) { totalCount } }").await;
+        let at = positions(&body, &["apiVersion", "me", "schools"]);
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?} {body}");
+    }
 }

@@ -9,6 +9,7 @@
 mod answer;
 mod gate;
 mod operation;
+mod order;
 
 use std::net::SocketAddr;
 

@@ -119,6 +119,9 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
     let reads_only = document
         .as_ref()
         .is_some_and(|d| limits::is_query(d, operation));
+    let keys = document
+        .as_ref()
+        .map(|d| super::order::root_keys(d, operation));
     let (identity, mut first) = match call.resolved {
         Some(identity) => (identity, None),
         None if reads_only => {
@@ -195,6 +198,7 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
             }
         }
     }
+    super::order::in_query_order(&mut response.data, keys.as_deref().unwrap_or_default());
     limits::classify_errors(&mut response);
     mark_committed(&mut response.errors, &commits.committed());
     response.extensions.insert(
