@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr};
 
 use axum::{
     Json, Router,
-    extract::{FromRef, State},
+    extract::{FromRef, Path, State},
     http::{HeaderName, HeaderValue, Method, Request, StatusCode, header},
     response::{Html, IntoResponse},
     routing::get,
@@ -14,7 +14,7 @@ use migration::{Migrator, MigratorTrait};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::{
-    CompressionLevel, LatencyUnit,
+    CompressionLevel,
     compression::{
         CompressionLayer,
         predicate::{DefaultPredicate, Predicate, SizeAbove},
@@ -22,7 +22,7 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
-    trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
+    trace::{DefaultOnFailure, TraceLayer},
 };
 use tracing::{Level, info_span};
 
@@ -69,25 +69,45 @@ pub fn router(state: AppState) -> Router {
                 .get::<RequestId>()
                 .and_then(|id| id.header_value().to_str().ok())
                 .unwrap_or_default();
-            info_span!(
+            let caller = req
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::telemetry::trace::parse);
+            let span = info_span!(
                 "request",
                 method = %req.method(),
                 path = %req.uri().path(),
                 request_id = %request_id,
+                trace_id = tracing::field::Empty,
+                parent_span_id = tracing::field::Empty,
+                operation = tracing::field::Empty,
+                operation_name = tracing::field::Empty,
                 school_id = tracing::field::Empty,
                 user_id = tracing::field::Empty,
-            )
+            );
+            if let Some(caller) = caller {
+                span.record("trace_id", caller.trace_id.as_str());
+                span.record("parent_span_id", caller.parent_id.as_str());
+            }
+            span
         })
         .on_response(
-            DefaultOnResponse::new()
-                .level(Level::INFO)
-                .latency_unit(LatencyUnit::Micros),
+            |res: &axum::http::Response<_>, latency: std::time::Duration, _: &tracing::Span| {
+                tracing::info!(
+                    status = res.status().as_u16(),
+                    latency_ms = latency.as_secs_f64() * 1000.0,
+                    "answered"
+                );
+            },
         )
         .on_failure(DefaultOnFailure::new().level(Level::WARN));
     let quick = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/graphiql", get(graphiql))
+        .route("/graphiql/assets/{name}", get(graphiql_asset))
+        .route("/metrics", get(metrics))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.limits.request_timeout,
@@ -199,8 +219,65 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// The service's counters in the Prometheus text format, for the holder of `METRICS_TOKEN`
+/// (they name schools, so they are not public); 404 when no token is configured, 401 for a
+/// wrong or missing one.
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let Some(expected) = &state.config.metrics_token else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compared as digests, so the time taken says nothing about how much of it matched.
+    let digest = |s: &str| <sha2::Sha256 as sha2::Digest>::digest(s.as_bytes());
+    if digest(given) != digest(expected) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state.db),
+    )
+        .into_response()
+}
+
+/// The playground page, allowed to load and call only this service.
 async fn graphiql() -> impl IntoResponse {
-    Html(graphql::graphiql_page())
+    (
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(graphql::GRAPHIQL_CSP),
+        )],
+        Html(graphql::graphiql_page()),
+    )
+}
+
+/// The playground's embedded scripts and styles (an hour in caches); 404 for any other name.
+async fn graphiql_asset(Path(name): Path<String>) -> axum::response::Response {
+    match graphql::graphiql_asset(&name) {
+        Some((content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// A built, listening application.

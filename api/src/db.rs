@@ -22,9 +22,31 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// made and read back on one connection, never interleaved across a pool.
 pub async fn connect_for_migrations(url: &str) -> Result<DatabaseConnection, DbErr> {
     if is_postgres(url) {
-        return connect(url).await;
+        return connect(url).await.map_err(|e| explain(e, url));
     }
     connect_with(url, None, 1, 1).await
+}
+
+/// A failed first connection, said in the operator's terms: the service creates its tables,
+/// not the PostgreSQL database or the server.
+fn explain(error: DbErr, url: &str) -> DbErr {
+    let text = error.to_string();
+    let database = url.rsplit('/').next().unwrap_or_default();
+    let database = database.split('?').next().unwrap_or_default();
+    let url = crate::config::redact_url(url);
+    if text.contains("does not exist") && text.contains("database") {
+        DbErr::Custom(format!(
+            "the database `{database}` does not exist on {url}: create it first \
+             (`createdb {database}` as a role that may), then start again; the service creates \
+             its tables, not the database ({text})"
+        ))
+    } else if text.contains("Connection refused") || text.contains("connection refused") {
+        DbErr::Custom(format!(
+            "no PostgreSQL server answers at {url}: is it running? ({text})"
+        ))
+    } else {
+        error
+    }
 }
 
 /// Whether `url` is a PostgreSQL URL.

@@ -46,6 +46,8 @@ pub struct AppInner {
     pub used_links: crate::auth::UsedLinks,
     /// Open WebSockets by actor.
     pub open_sockets: OpenSockets,
+    /// The counters `/metrics` shows.
+    pub metrics: crate::telemetry::metrics::Metrics,
 }
 
 impl std::fmt::Debug for AppInner {
@@ -112,18 +114,22 @@ impl AppState {
             limits.school_concurrent_requests,
         );
         let heavy_lane = crate::budget::HeavyLane::new(limits.heavy_lane_threads)?;
+        let metrics = crate::telemetry::metrics::Metrics::new().map_err(std::io::Error::other)?;
+        let import_events =
+            crate::imports::ImportEvents::for_instance(instance, metrics.imports.clone());
         Ok(Self(Arc::new(AppInner {
             config,
             db,
             jwt,
             login_throttle,
             statements,
-            import_events: crate::imports::ImportEvents::for_instance(instance),
+            import_events,
             analytics_cache,
             budgets,
             heavy_lane,
             used_links: Default::default(),
             open_sockets: Default::default(),
+            metrics,
         })))
     }
 }

@@ -60,7 +60,7 @@ async fn main() {
     let who = As::token(&admin);
     let year = app.ok(&who, "mutation { createAcademicYear(input: { name: \"2025-2026\", startDate: \"2025-09-01\", endDate: \"2026-06-20\", isCurrent: true }) { id } }", json!({})).await["createAcademicYear"]["id"].clone();
     for (name, start, end) in TERMS {
-        app.ok(&who, "mutation($y: UUID!, $n: String!, $s: NaiveDate!, $e: NaiveDate!) { createTerm(input: { academicYearId: $y, name: $n, startDate: $s, endDate: $e }) { id } }",
+        app.ok(&who, "mutation($y: UUID!, $n: String!, $s: Date!, $e: Date!) { createTerm(input: { academicYearId: $y, name: $n, startDate: $s, endDate: $e }) { id } }",
             json!({ "y": year, "n": name, "s": start, "e": end })).await;
     }
     for s in 0..SUBJECTS {

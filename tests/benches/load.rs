@@ -37,7 +37,7 @@ use tests::{As, Backend, TestApp, spawn_app_with};
 const STUDENTS_PAGE: &str = "{ students(first: 20) { nodes { id firstName lastName studentTz } } }";
 const STUDENT_GRADES: &str = "query($id: UUID!) { student(id: $id) { firstName grades(first: 50) { score subject { name } } } }";
 const RECORD_GRADE: &str = "mutation($s: UUID!, $sub: UUID!, $t: UUID!, $score: Float!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: $score, gradedOn: \"2025-10-01\" }) { id } }";
-const RECORD_ATTENDANCE: &str = "mutation($s: UUID!, $d: NaiveDate!, $p: Int!) { recordAttendance(input: { studentId: $s, date: $d, period: $p, status: LATE }) { id } }";
+const RECORD_ATTENDANCE: &str = "mutation($s: UUID!, $d: Date!, $p: Int!) { recordAttendance(input: { studentId: $s, date: $d, period: $p, status: LATE }) { id } }";
 const CREATE_STUDENT: &str = "mutation($tz: String!) { createStudent(input: { studentTz: $tz, firstName: \"עומס\", lastName: \"בדיקה\" }) { id } }";
 
 /// One school's login and the ids its clients use.

@@ -63,17 +63,33 @@ backend_tests! {
         assert_eq!(body["data"]["apiVersion"], env!("CARGO_PKG_VERSION"));
     }
 
-    async fn graphiql_is_an_html_page_with_both_headers_prefilled(backend) {
+    async fn graphiql_is_served_whole_by_the_service_with_both_headers_prefilled(backend) {
         let app = spawn_app(backend).await;
         let response = app.client.get(app.url("/graphiql")).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(content_type.starts_with("text/html"), "{content_type}");
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"), "{csp}");
         let page = response.text().await.unwrap();
-        assert!(page.contains("defaultHeaders"));
-        assert!(page.contains("\"Authorization\""));
-        assert!(page.contains("\"X-School-Id\""));
-        assert!(page.contains("url: \"/graphql\""));
+        // Every script and style comes from the service itself.
+        assert!(!page.contains("https://") && !page.contains("http://"), "{page}");
+        let assets: Vec<&str> = page.split('"').filter(|s| s.starts_with("/graphiql/assets/")).collect();
+        assert_eq!(assets.len(), 6, "{page}");
+        for asset in &assets {
+            let answer = app.client.get(app.url(asset)).send().await.unwrap();
+            assert_eq!(answer.status(), 200, "{asset}");
+            assert!(answer.bytes().await.unwrap().len() > 100, "{asset}");
+        }
+        let start = app.client.get(app.url("/graphiql/assets/start.js")).send().await.unwrap().text().await.unwrap();
+        assert!(start.contains("\"Authorization\"") && start.contains("\"X-School-Id\""));
+        assert!(start.contains("url: \"/graphql\"") && start.contains("/graphql/ws"));
+        assert!(!start.contains("shouldPersistHeaders: true"));
+        let licences = app.client.get(app.url("/graphiql/assets/LICENSES.txt")).send().await.unwrap().text().await.unwrap();
+        assert!(licences.contains("graphiql 3.9.0 (MIT)") && licences.contains("react 18.3.1 (MIT)"), "{licences}");
+        for missing in ["/graphiql/assets/nope.js", "/graphiql/assets/..%2FCargo.toml", "/graphiql/assets/%2e%2e"] {
+            assert_eq!(app.client.get(app.url(missing)).send().await.unwrap().status(), 404, "{missing}");
+        }
     }
 
     async fn every_response_carries_a_request_id_and_keeps_the_callers(backend) {
@@ -96,6 +112,7 @@ backend_tests! {
     async fn get_may_only_read_and_batches_hold_one_operation(backend) {
         let app = spawn_app(backend).await;
         let response = app.client.get(app.url("/graphql?query=mutation%7BrevokeMySessions%7D")).send().await.unwrap();
+        assert_eq!(response.status(), 405);
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("POST"));

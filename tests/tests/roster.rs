@@ -115,7 +115,7 @@ backend_tests! {
         assert_eq!(code(&dup), "CONFLICT");
         assert_eq!(dup["errors"][0]["extensions"]["field"], "input.studentTz");
 
-        let grade = "mutation($s: UUID!, $sub: UUID!, $t: UUID!, $score: Float!, $on: NaiveDate!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: $score, gradedOn: $on }) { id } }";
+        let grade = "mutation($s: UUID!, $sub: UUID!, $t: UUID!, $score: Float!, $on: Date!) { recordGrade(input: { studentId: $s, subjectId: $sub, termId: $t, score: $score, gradedOn: $on }) { id } }";
         let (_, body) = app.gql(&who, grade, json!({ "s": r.students[0], "sub": r.subject, "t": r.term, "score": 101.0, "on": "2026-03-01" })).await;
         assert_eq!(fields_of(&body), ["input.score", "input.gradedOn"], "{body}");
         let (_, body) = app.gql(&who, grade, json!({ "s": r.students[0], "sub": r.subject, "t": r.term, "score": -1.0, "on": "2025-10-01" })).await;

@@ -115,8 +115,8 @@ type Case<'a> = (
 );
 
 const CREATE_STUDENT: &str = "mutation($tz: String!, $first: String!, $level: Int, $email: String) { createStudent(input: { studentTz: $tz, firstName: $first, lastName: \"כהן\", gradeLevel: $level, email: $email }) { id } }";
-const RECORD_GRADE: &str = "mutation($student: UUID!, $subject: UUID!, $term: UUID!, $score: Float!, $max: Float, $on: NaiveDate!) { recordGrade(input: { studentId: $student, subjectId: $subject, termId: $term, score: $score, maxScore: $max, gradedOn: $on }) { id } }";
-const RECORD_ATTENDANCE: &str = "mutation($student: UUID!, $on: NaiveDate!, $period: Int) { recordAttendance(input: { studentId: $student, date: $on, period: $period, status: ABSENT }) { id } }";
+const RECORD_GRADE: &str = "mutation($student: UUID!, $subject: UUID!, $term: UUID!, $score: Float!, $max: Float, $on: Date!) { recordGrade(input: { studentId: $student, subjectId: $subject, termId: $term, score: $score, maxScore: $max, gradedOn: $on }) { id } }";
+const RECORD_ATTENDANCE: &str = "mutation($student: UUID!, $on: Date!, $period: Int) { recordAttendance(input: { studentId: $student, date: $on, period: $period, status: ABSENT }) { id } }";
 
 /// The mutations that change a student's record, each with a call that does (variables name
 /// the records [`roster`] made), and the audit action it must leave.

@@ -71,6 +71,9 @@ pub struct Config {
     /// The service's own host names (`SERVICE_HOSTS`, comma-separated; `localhost`,
     /// `127.0.0.1` and `::1` always): no school can be mapped to one of them.
     pub service_hosts: Vec<String>,
+    /// The bearer token that reads `GET /metrics` (`METRICS_TOKEN`, at least 16 characters);
+    /// unset, `/metrics` is not served.
+    pub metrics_token: Option<String>,
 }
 
 /// What one request, and one school per minute, may use. Every value comes from the
@@ -180,6 +183,10 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
             .field("service_hosts", &self.service_hosts)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -234,8 +241,10 @@ impl Config {
         let trusted_proxies = env.trusted_proxies()?;
         let cors_origins = env.cors_origins()?;
         let service_hosts = env.service_hosts();
+        let metrics_token = env.metrics_token()?;
         check_limits(&limits)?;
         Ok(Self {
+            metrics_token,
             limits,
             trusted_proxies,
             cors_origins,

@@ -235,6 +235,17 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .collect()
     }
 
+    /// `METRICS_TOKEN`: at least 16 characters, so it cannot be guessed by trying.
+    pub(super) fn metrics_token(&self) -> Result<Option<String>, ConfigError> {
+        match self.get("METRICS_TOKEN") {
+            Some(token) if token.len() < 16 => Err(ConfigError::Invalid {
+                name: "METRICS_TOKEN",
+                message: "must be at least 16 characters".to_owned(),
+            }),
+            token => Ok(token),
+        }
+    }
+
     /// The local names, then `SERVICE_HOSTS` (comma-separated, lower-cased).
     pub(super) fn service_hosts(&self) -> Vec<String> {
         let mut service_hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"]

@@ -22,14 +22,27 @@ impl Csv {
         self.rows.push(row);
     }
 
+    /// The file: RFC 4180 (the `csv` crate quotes a field with a comma, quote or line break),
+    /// lines ending CRLF, rows sorted.
     pub(super) fn render(mut self) -> Vec<u8> {
         self.rows.sort();
-        let mut out = String::new();
-        line(&mut out, self.header.iter().map(|h| (*h).to_owned()));
-        for row in self.rows {
-            line(&mut out, row.into_iter());
+        let mut out = Vec::new();
+        let mut writer = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .flexible(true)
+            .from_writer(&mut out);
+        // Written into memory, with rows of any width allowed: nothing can fail.
+        let header: Vec<String> = self.header.iter().map(|h| (*h).to_owned()).collect();
+        for record in std::iter::once(header).chain(self.rows) {
+            if let Err(e) = writer.write_record(&record) {
+                tracing::error!(error = %e, "cannot write a CSV row");
+            }
         }
-        out.into_bytes()
+        if let Err(e) = writer.flush() {
+            tracing::error!(error = %e, "cannot write a CSV file");
+        }
+        drop(writer);
+        out
     }
 }
 
@@ -38,23 +51,6 @@ pub(super) fn add(files: &mut Files, name: &'static str, csv: Csv) {
     if !csv.rows.is_empty() {
         files.insert(name, csv.render());
     }
-}
-
-/// One RFC 4180 line: fields with a comma, quote or line break are quoted.
-fn line(out: &mut String, fields: impl Iterator<Item = String>) {
-    for (n, field) in fields.enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        if field.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&field.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&field);
-        }
-    }
-    out.push_str("\r\n");
 }
 
 pub(super) fn sourced(external: &Option<String>, id: impl ToString) -> String {

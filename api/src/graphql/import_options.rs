@@ -1,6 +1,7 @@
 //! How an import is asked for: its options (dry run, mode, background, the user's column
 //! mapping, a wide sheet's layout), checked before any work starts.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Enum, InputObject, SimpleObject};
 
 use super::imports::ImportMode;
@@ -44,7 +45,7 @@ pub struct WideLayoutInput {
     /// (and with it, each header names an assessment).
     pub subject: Option<String>,
     /// Grades: the date of every grade (required for grades).
-    pub date: Option<chrono::NaiveDate>,
+    pub date: Option<Date>,
     /// Grades: the term; without it, the school's term holding the date.
     pub term: Option<String>,
     /// Grades: the kind of work; without it, guessed from each header (מבחן, בוחן, סופי, exam,
@@ -106,7 +107,7 @@ pub(crate) fn layout(
     };
     Ok(Some(imports::wide::Wide {
         subject: name("options.wide.subject", wide.subject)?,
-        date: wide.date,
+        date: wide.date.map(|d| d.0),
         term: name("options.wide.term", wide.term)?,
         category: wide.category.map(Into::into),
         max_score: wide.max_score,

@@ -275,13 +275,16 @@ impl InsightsMutation {
         let read = TenantTx::begin(db, school).await?;
         let features = insights::features(&read, None).await?;
         read.commit().await?;
-        let trained = tokio::task::spawn_blocking(move || ml::train(&features))
+        let fitted = tokio::task::spawn_blocking(move || ml::train(&features))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| match e {
-                ml::TrainError::Fit(_) => ApiError::internal(e),
-                e => ApiError::bad_field("target", e.to_string()),
-            })?;
+            .map_err(ApiError::internal)?;
+        let outcome = if fitted.is_ok() { "ok" } else { "failed" };
+        let state = crate::graphql::context::state(ctx)?;
+        state.metrics.trainings.with_label_values(&[outcome]).inc();
+        let trained = fitted.map_err(|e| match e {
+            ml::TrainError::Fit(_) => ApiError::internal(e),
+            e => ApiError::bad_field("target", e.to_string()),
+        })?;
         let now = Utc::now();
         let tx = TenantTx::begin_write(db, school).await?;
         let row = tx

@@ -25,8 +25,7 @@ use async_graphql::{
 
 use crate::error::{ApiError, ErrorCode};
 
-/// Deepest selection nesting.
-pub const MAX_DEPTH: usize = 12;
+pub use super::depth::MAX_DEPTH;
 /// Deepest nesting of brackets (`{`, `[`, `(`) in a query's text, checked before it is parsed:
 /// selections, list values and input objects together.
 pub const MAX_NESTING: usize = 40;
@@ -181,6 +180,7 @@ pub fn parse_checked(query: &str) -> Result<Option<ExecutableDocument>, String> 
     let Ok(document) = parse_query(query) else {
         return Ok(None);
     };
+    super::depth::check(&document)?;
     let aliases = alias_count(&document);
     if aliases > MAX_ALIASES {
         return Err(format!(

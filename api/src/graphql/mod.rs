@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod configuration;
 pub mod context;
+mod depth;
 mod errors;
 pub mod exports;
 mod flat;
@@ -19,6 +20,7 @@ mod members;
 pub mod pagination;
 pub mod polls;
 mod roster;
+pub mod scalars;
 mod schools;
 mod system;
 mod text;
@@ -28,7 +30,7 @@ pub mod ws;
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 pub use flat::answered as lists_answered_in_one_pass;
-pub use graphiql::graphiql_page;
+pub use graphiql::{GRAPHIQL_CSP, graphiql_asset, graphiql_page};
 
 /// The root query: one object per area, merged.
 #[derive(MergedObject, Default, Debug)]
@@ -89,17 +91,45 @@ impl std::fmt::Debug for AppSchema {
     }
 }
 
+/// Describes each connection type: what it pages, and how.
+macro_rules! describe_pages {
+    ($builder:expr, $($node:ty => $what:literal),* $(,)?) => {
+        $builder$(.override_output_type_description::<pagination::Page<$node>>(concat!(
+            "A page of ", $what, ": the items (`nodes`, or `edges` with a cursor each), ",
+            "`pageInfo` (pass its `endCursor` as `after` for the next page) and `totalCount`, ",
+            "how many there are in all."
+        )))*
+    };
+}
+
 /// A schema builder with every resolver registered and no per-process data; the server adds its
 /// state, `api schema` prints the SDL.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
-    .limit_depth(limits::MAX_DEPTH)
     .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
     .limit_directives(limits::MAX_DIRECTIVES)
+    .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
+        "An instant, written in RFC 3339 with its offset, e.g. `2026-09-01T07:45:00Z`; \
+         answers are in UTC.",
+    );
+    describe_pages!(
+        builder,
+        roster::Assessment => "assessments",
+        roster::AttendanceRecord => "attendance records",
+        roster::Class => "classes",
+        roster::Grade => "grades",
+        roster::Guardian => "guardians",
+        imports::ImportLog => "import logs",
+        roster::Incident => "incidents",
+        types::School => "schools",
+        roster::Student => "students",
+        roster::Subject => "subjects",
+        roster::Teacher => "teachers",
+    )
 }
 
 /// The schema the server runs: every resolver, and queries priced over `max_cost` refused.

@@ -25,6 +25,8 @@ pub struct ImportEvents {
     running: std::sync::Arc<std::sync::Mutex<Running>>,
     /// This instance's name in the leases of the imports it runs.
     instance: String,
+    /// Imports that ended, by kind and status (for `/metrics`).
+    ended: Option<prometheus::IntCounterVec>,
 }
 
 impl Default for ImportEvents {
@@ -33,15 +35,18 @@ impl Default for ImportEvents {
             sender: tokio::sync::broadcast::channel(1024).0,
             running: Default::default(),
             instance: uuid::Uuid::new_v4().to_string(),
+            ended: None,
         }
     }
 }
 
 impl ImportEvents {
-    /// Events of the instance named `instance` in import leases.
-    pub fn for_instance(instance: String) -> Self {
+    /// Events of the instance named `instance` in import leases, counting the imports that
+    /// end in `ended`.
+    pub fn for_instance(instance: String, ended: prometheus::IntCounterVec) -> Self {
         Self {
             instance,
+            ended: Some(ended),
             ..Self::default()
         }
     }
@@ -56,8 +61,11 @@ impl ImportEvents {
         if let Ok(mut running) = self.running.lock() {
             if matches!(log.status, ImportStatus::Running | ImportStatus::Pending) {
                 running.insert((school, log.id), log.clone());
-            } else {
-                running.remove(&(school, log.id));
+            } else if running.remove(&(school, log.id)).is_some()
+                && let Some(ended) = &self.ended
+            {
+                let status = format!("{:?}", log.status).to_ascii_uppercase();
+                ended.with_label_values(&[&log.kind, &status]).inc();
             }
         }
         // No subscriber is not an error.

@@ -4,8 +4,8 @@
 mod compute;
 mod types;
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Context, Object};
-use chrono::NaiveDate;
 use entity::{
     grade,
     ids::{ClassId, StudentId, SubjectId, TeacherId, TermId},
@@ -294,11 +294,12 @@ impl Analytics {
     async fn attendance_summary(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "First day.")] from: Option<NaiveDate>,
-        #[graphql(desc = "Last day.")] to: Option<NaiveDate>,
+        #[graphql(desc = "First day.")] from: Option<Date>,
+        #[graphql(desc = "Last day.")] to: Option<Date>,
         #[graphql(desc = "Only records taken in this class.")] class_id: Option<Uuid>,
     ) -> ApiResult<AttendanceSummary> {
         let f = filters(None, class_id, None);
+        let (from, to) = (from.map(|d| d.0), to.map(|d| d.0));
         let summary = cached(
             ctx,
             format!("attendance:{from:?}:{to:?}:{}", f.key()),
@@ -322,7 +323,7 @@ impl Analytics {
                 .by_week
                 .iter()
                 .map(|(d, a, b)| WeekAttendance {
-                    week_start: *d,
+                    week_start: Date(*d),
                     attended: *a,
                     absent: *b,
                 })

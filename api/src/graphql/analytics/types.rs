@@ -1,7 +1,7 @@
 //! The output types of `analytics { … }` and `Student.risk`.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use chrono::NaiveDate;
 
 use crate::graphql::loaders::one;
 use crate::{
@@ -128,7 +128,7 @@ pub struct StatusCount {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct WeekAttendance {
     /// The week's Sunday.
-    pub week_start: NaiveDate,
+    pub week_start: Date,
     /// Records PRESENT or LATE.
     pub attended: i64,
     /// Records ABSENT or EXCUSED.

@@ -62,6 +62,81 @@ pub(super) fn collapse_repeated(errors: &mut Vec<async_graphql::ServerError>) {
     }));
 }
 
+/// The media type of an answer, from the request's `Accept` (GraphQL over HTTP): a client that
+/// names `application/graphql-response+json` gets it, with 4xx statuses for requests that
+/// could not run; any other (`application/json`, `*/*`, none) gets `application/json` and 200.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Media {
+    Json,
+    GraphqlResponse,
+}
+
+impl Media {
+    pub(super) fn from_accept(headers: &axum::http::HeaderMap) -> Self {
+        let names_it = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|item| {
+                let mut parts = item.split(';').map(str::trim);
+                let media = parts.next().unwrap_or_default();
+                let refused = parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                media.eq_ignore_ascii_case("application/graphql-response+json") && !refused
+            });
+        if names_it {
+            Self::GraphqlResponse
+        } else {
+            Self::Json
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Json => "application/json; charset=utf-8",
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+        })
+    }
+}
+
+/// Whether a response is a request error: refused before execution (the document did not
+/// parse or validate, a variable did not coerce, a limit refused it), so it has no `data` at
+/// all. Execution errors carry a path; a refusal of the server's own (an outage, a failed audit)
+/// is not the request's fault.
+pub(super) fn is_request_error(response: &async_graphql::Response) -> bool {
+    let own = |e: &async_graphql::ServerError| {
+        let code = e.extensions.as_ref().and_then(|x| x.get("code"));
+        [
+            ErrorCode::InternalServerError,
+            ErrorCode::ServiceUnavailable,
+        ]
+        .iter()
+        .any(|c| code == Some(&async_graphql::Value::from(c.as_str())))
+    };
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty() && !own(e))
+}
+
+/// A request error as the specification shapes it: errors (and extensions), no `data` entry.
+fn without_data(response: &BatchResponse) -> serde_json::Value {
+    let one = |r: &async_graphql::Response| {
+        let mut object = serde_json::json!({ "errors": r.errors });
+        if !r.extensions.is_empty() {
+            object["extensions"] = serde_json::json!(r.extensions);
+        }
+        object
+    };
+    match response {
+        BatchResponse::Single(r) => one(r),
+        BatchResponse::Batch(rs) => serde_json::Value::Array(rs.iter().map(one).collect()),
+    }
+}
+
 /// A writer that refuses to grow past its limit.
 struct Capped {
     bytes: Vec<u8>,
@@ -82,13 +157,15 @@ impl std::io::Write for Capped {
     }
 }
 
-/// The HTTP answer: the response as JSON, unless it would be longer than `limit` bytes, in which
-/// case it is dropped (never sent in part) and a `QUERY_TOO_COMPLEX` error names the limit.
+/// The HTTP answer: the response as JSON (without `data` for a request error), unless it would
+/// be longer than `limit` bytes, in which case it is dropped (never sent in part) and a
+/// `QUERY_TOO_COMPLEX` error names the limit.
 pub(super) fn answer(
     response: BatchResponse,
     limit: usize,
-    batched: bool,
+    (batched, request_error): (bool, bool),
     spliced: &Spliced,
+    media: Media,
 ) -> Response {
     let mut body = Capped {
         bytes: Vec::new(),
@@ -99,7 +176,11 @@ pub(super) fn answer(
         .then(|| response.cache_control().value())
         .flatten();
     let http_headers = response.http_headers();
-    let written = serde_json::to_writer(&mut body, &response).ok();
+    let written = if request_error {
+        serde_json::to_writer(&mut body, &without_data(&response)).ok()
+    } else {
+        serde_json::to_writer(&mut body, &response).ok()
+    };
     drop(response);
     let written = written.and_then(|()| spliced.splice(std::mem::take(&mut body.bytes), limit));
     let Some(bytes) = written else {
@@ -111,13 +192,14 @@ pub(super) fn answer(
         } else {
             BatchResponse::Single(refusal)
         };
-        return GraphQLResponse::from(refusal).into_response();
+        let mut http = GraphQLResponse::from(refusal).into_response();
+        http.headers_mut()
+            .insert(header::CONTENT_TYPE, media.content_type());
+        return http;
     };
     let mut http = Response::new(axum::body::Body::from(bytes));
-    http.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/graphql-response+json"),
-    );
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
     if let Some(value) = cache_control.and_then(|c| HeaderValue::from_str(&c).ok()) {
         http.headers_mut().insert(header::CACHE_CONTROL, value);
     }
@@ -127,8 +209,11 @@ pub(super) fn answer(
 
 /// A refusal before the body is read: a GraphQL error with `code`, and the HTTP `status`.
 pub(super) fn refuse(status: StatusCode, code: ErrorCode, message: String) -> Response {
-    let mut http = GraphQLResponse::from(limits::error_response(code, message)).into_response();
+    let refusal = BatchResponse::Single(limits::error_response(code, message));
+    let mut http = Response::new(axum::body::Body::from(without_data(&refusal).to_string()));
     *http.status_mut() = status;
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, Media::Json.content_type());
     http
 }
 

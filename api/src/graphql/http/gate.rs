@@ -57,6 +57,9 @@ pub async fn body_size_gate(
                 .to_ascii_lowercase()
                 .starts_with("multipart/form-data")
         });
+    if let Some(refused) = unsupported_media(&request) {
+        return refused;
+    }
     let mut upload = false;
     if multipart {
         let client = tenant::client_address(
@@ -138,4 +141,31 @@ pub async fn body_size_gate(
             ),
         ),
     }
+}
+
+/// A POST must say what its body is: a JSON request (`application/json`) or an upload
+/// (`multipart/form-data`); anything else, or nothing, is refused with 415 before the body is
+/// read.
+fn unsupported_media(request: &axum::extract::Request) -> Option<Response> {
+    if request.method() != axum::http::Method::POST {
+        return None;
+    }
+    let media = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let accepted = ["application/json", "multipart/form-data"];
+    if media.as_deref().is_some_and(|m| accepted.contains(&m)) {
+        return None;
+    }
+    Some(refuse(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::BadUserInput,
+        format!(
+            "a POST needs a Content-Type of {} (a JSON request, or an upload)",
+            accepted.join(", ")
+        ),
+    ))
 }

@@ -28,7 +28,7 @@ use crate::{
     state::AppState,
     tenant::{self, RequestIdentity},
 };
-use answer::{answer, collapse_repeated, refuse};
+use answer::{Media, answer, collapse_repeated, is_request_error, refuse};
 use operation::{Call, run};
 
 pub use answer::BadRequest;
@@ -63,8 +63,25 @@ pub async fn graphql_handler(
         upload: resolved.is_some(),
         resolved,
         heavy: &heavy,
+        transport: "http",
     };
-    let (mut response, batched) = match request.into_inner() {
+    let request = request.into_inner();
+    let no_query = match &request {
+        BatchRequest::Single(r) => r.query.trim().is_empty(),
+        BatchRequest::Batch(rs) => rs.iter().any(|r| r.query.trim().is_empty()),
+    };
+    if no_query {
+        // Not a GraphQL request at all (a missing or misspelt `query`): its parameters are
+        // invalid, whatever the client accepts.
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "the request has no `query`: send a JSON object with a `query` string (a GraphQL \
+             document) and optionally `variables` and `operationName`"
+                .to_owned(),
+        );
+    }
+    let (mut response, batched) = match request {
         BatchRequest::Single(request) => (run(call, request).await, false),
         BatchRequest::Batch(mut requests) if requests.len() <= limits::MAX_BATCH => {
             match requests.pop() {
@@ -108,6 +125,10 @@ pub async fn graphql_handler(
     } else {
         None
     };
+    let media = Media::from_accept(&headers);
+    let request_error = !unauthenticated && retry_after.is_none() && is_request_error(&response);
+    // Refused for its method (a mutation over GET): 405 with the `Allow` header it set.
+    let wrong_method = request_error && response.http_headers.contains_key(header::ALLOW);
     let response = if batched {
         BatchResponse::Batch(vec![response])
     } else {
@@ -118,7 +139,7 @@ pub async fn graphql_handler(
     let mut http = if heavy.load(std::sync::atomic::Ordering::Relaxed) {
         match state
             .heavy_lane
-            .run(async move { answer(response, limit, batched, &spliced) })
+            .run(async move { answer(response, limit, (batched, request_error), &spliced, media) })
             .await
         {
             Ok(http) => http,
@@ -129,8 +150,13 @@ pub async fn graphql_handler(
             ),
         }
     } else {
-        answer(response, limit, batched, &spliced)
+        answer(response, limit, (batched, request_error), &spliced, media)
     };
+    if wrong_method {
+        *http.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    } else if request_error && media == Media::GraphqlResponse {
+        *http.status_mut() = StatusCode::BAD_REQUEST;
+    }
     if unauthenticated {
         *http.status_mut() = StatusCode::UNAUTHORIZED;
         http.headers_mut()
@@ -170,6 +196,7 @@ pub(super) async fn run_on_socket(
         upload: false,
         heavy: &heavy,
         spliced: None,
+        transport: "ws",
     };
     let mut response = run(call, request).await;
     collapse_repeated(&mut response.errors);

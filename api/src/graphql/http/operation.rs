@@ -65,9 +65,51 @@ pub(super) struct Call<'a> {
     pub(super) heavy: &'a std::sync::atomic::AtomicBool,
     /// Where big lists may leave their JSON for the answer (HTTP only).
     pub(super) spliced: Option<&'a Arc<Spliced>>,
+    /// `http` or `ws`, for the metrics.
+    pub(super) transport: &'static str,
 }
 
-pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse {
+/// What metrics and logs say of one operation, learnt as it runs.
+#[derive(Default)]
+struct Facts {
+    /// `query:students`, … once the document passed validation.
+    label: Option<String>,
+    school: Option<SchoolId>,
+    cost: u64,
+}
+
+/// Runs one operation, then counts it in the metrics and names it in the request's log line.
+pub(super) async fn run(call: Call<'_>, request: GqlRequest) -> GqlResponse {
+    let started = std::time::Instant::now();
+    let (metrics, transport) = (&call.state.metrics, call.transport);
+    if let Some(name) = &request.operation_name {
+        let name: String = name.chars().take(100).collect();
+        tracing::Span::current().record("operation_name", name.as_str());
+    }
+    let mut facts = Facts::default();
+    let response = execute(call, request, &mut facts).await;
+    let label = facts.label.as_deref().unwrap_or("invalid");
+    tracing::Span::current().record("operation", label);
+    let code = response
+        .errors
+        .first()
+        .and_then(|e| match e.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(code) => Some(code.as_str()),
+            _ => None,
+        })
+        .unwrap_or("OK");
+    metrics.record(&crate::telemetry::metrics::Operation {
+        transport,
+        label,
+        code,
+        school: facts.school.map(|s| s.0),
+        cost: facts.cost,
+        elapsed: started.elapsed(),
+    });
+    response
+}
+
+async fn execute(call: Call<'_>, mut request: GqlRequest, facts: &mut Facts) -> GqlResponse {
     let (state, schema) = (call.state, call.schema);
     // Nesting and aliases before anything else; the document is parsed once (a syntax error
     // is reported by the pricing below, as the executor words it).
@@ -82,10 +124,7 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
             .as_ref()
             .is_some_and(|d| limits::is_mutation(d, operation))
     {
-        return limits::error_response(
-            ErrorCode::BadUserInput,
-            "mutations must be sent with POST".to_owned(),
-        );
+        return post_only();
     }
     if call.upload && document.as_ref().is_some_and(|d| !is_upload(d, operation)) {
         return limits::error_response(
@@ -114,6 +153,10 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
         return priced;
     }
     let cost = cost.get().unwrap_or_default() as u64;
+    facts.cost = cost;
+    facts.label = document
+        .as_ref()
+        .map(|d| super::order::metric_label(d, operation));
     // A query (not a mutation, which writes in transactions of its own) resolved here reads
     // its identity in the transaction its first read of the school's data will use.
     let reads_only = document
@@ -138,6 +181,7 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
         .ok()
         .and_then(Option::as_ref)
         .map(|t| (t.school_id(), t.actor.clone()));
+    facts.school = tenant.as_ref().map(|(school, _)| *school);
     let turn = match &tenant {
         Some((school, _)) => match take_turn(state, *school, cost, &mut first).await {
             Ok(turn) => Some(turn),
@@ -201,20 +245,30 @@ pub(super) async fn run(call: Call<'_>, mut request: GqlRequest) -> GqlResponse 
     super::order::in_query_order(&mut response.data, keys.as_deref().unwrap_or_default());
     limits::classify_errors(&mut response);
     mark_committed(&mut response.errors, &commits.committed());
+    let charge = turn.as_ref().map(|t| &t.charge);
     response.extensions.insert(
         "cost".to_owned(),
-        async_graphql::Value::from_json(match turn.as_ref().map(|t| &t.charge) {
-            Some(charge) => json!({
-                "requested": cost,
-                "limit": state.config.limits.query_max_cost,
-                "remaining": charge.remaining,
-                "perMinute": charge.per_minute,
-            }),
-            None => json!({ "requested": cost, "limit": state.config.limits.query_max_cost }),
-        })
-        .unwrap_or_default(),
+        cost_extension(cost, state.config.limits.query_max_cost, charge),
     );
     response
+}
+
+/// `extensions.cost`: the operation's price, the limit, and the school's budget left.
+fn cost_extension(
+    cost: u64,
+    limit: usize,
+    charge: Option<&crate::budget::Charge>,
+) -> async_graphql::Value {
+    async_graphql::Value::from_json(match charge {
+        Some(charge) => json!({
+            "requested": cost,
+            "limit": limit,
+            "remaining": charge.remaining,
+            "perMinute": charge.per_minute,
+        }),
+        None => json!({ "requested": cost, "limit": limit }),
+    })
+    .unwrap_or_default()
 }
 
 /// What a school's request holds while it runs: its charge, its place among the school's
@@ -289,6 +343,19 @@ fn mark_committed(errors: &mut [async_graphql::ServerError], committed: &[String
             };
         }
     }
+}
+
+/// A mutation sent over GET, refused: the handler answers 405 with this `Allow` header.
+fn post_only() -> GqlResponse {
+    let mut refused = limits::error_response(
+        ErrorCode::BadUserInput,
+        "mutations must be sent with POST".to_owned(),
+    );
+    let allow = axum::http::HeaderValue::from_static("POST");
+    refused
+        .http_headers
+        .insert(axum::http::header::ALLOW, allow);
+    refused
 }
 
 /// A request refused by a budget, as a response.

@@ -32,6 +32,38 @@ pub(super) fn root_keys(document: &ExecutableDocument, operation: Option<&str>) 
     keys
 }
 
+/// The operation's name in metrics: its type and its first root field (`query:students`), read
+/// from a document that passed validation, so only the schema's field names can appear.
+pub(super) fn metric_label(document: &ExecutableDocument, operation: Option<&str>) -> String {
+    use async_graphql::parser::types::OperationType;
+    let op = match (&document.operations, operation) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    let Some(op) = op else {
+        return "invalid".to_owned();
+    };
+    let kind = match op.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let first = op
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|item| match &item.node {
+            Selection::Field(f) => Some(f.node.name.node.as_str()),
+            _ => None,
+        })
+        .unwrap_or("fragment");
+    format!("{kind}:{first}")
+}
+
 fn collect<'a>(
     document: &'a ExecutableDocument,
     set: &'a SelectionSet,

@@ -1,7 +1,7 @@
 //! Attendance: the GraphQL type, filter and inputs (one record, or a roll call).
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Context, InputObject, Object};
-use chrono::NaiveDate;
 use entity::{attendance_record, ids::*};
 use uuid::Uuid;
 
@@ -21,8 +21,8 @@ impl AttendanceRecord {
         self.0.id.into_uuid()
     }
     /// The date.
-    async fn date(&self) -> NaiveDate {
-        self.0.date
+    async fn date(&self) -> Date {
+        Date(self.0.date)
     }
     /// The period (0 = the whole day).
     async fn period(&self) -> i32 {
@@ -50,9 +50,9 @@ pub struct AttendanceFilter {
     /// Only this class.
     pub class_id: Option<Uuid>,
     /// Only on or after this date.
-    pub from: Option<NaiveDate>,
+    pub from: Option<Date>,
     /// Only on or before this date.
-    pub to: Option<NaiveDate>,
+    pub to: Option<Date>,
     /// Only this status.
     pub status: Option<AttendanceStatus>,
 }
@@ -63,7 +63,7 @@ pub struct RecordAttendanceInput {
     /// The student.
     pub student_id: Uuid,
     /// The date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// The period, 0 (the whole day, default) to 12.
     pub period: Option<i32>,
     /// The status.
@@ -89,7 +89,7 @@ pub struct RollCallEntry {
 #[derive(Debug, InputObject)]
 pub struct RecordAttendanceBatchInput {
     /// The date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// The period, 0 (the whole day, default) to 12.
     pub period: Option<i32>,
     /// The class.
@@ -102,7 +102,7 @@ impl RecordAttendanceInput {
     /// Where and when, and the student's mark.
     pub fn into_parts(self) -> (services::attendance::Slot, services::attendance::Mark) {
         let slot = services::attendance::Slot {
-            date: self.date,
+            date: self.date.0,
             period: self.period,
             class: self.class_id.map(ClassId),
         };
@@ -119,7 +119,7 @@ impl RecordAttendanceBatchInput {
     /// Where and when, and each student's mark.
     pub fn into_parts(self) -> (services::attendance::Slot, Vec<services::attendance::Mark>) {
         let slot = services::attendance::Slot {
-            date: self.date,
+            date: self.date.0,
             period: self.period,
             class: self.class_id.map(ClassId),
         };

@@ -1,7 +1,7 @@
 //! The calendar: academic years and terms, their GraphQL types and inputs.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Context, InputObject, Object};
-use chrono::NaiveDate;
 use entity::{academic_year, ids::*, term};
 use uuid::Uuid;
 
@@ -28,12 +28,12 @@ impl AcademicYear {
         &self.0.name
     }
     /// First day.
-    async fn start_date(&self) -> NaiveDate {
-        self.0.start_date
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
     }
     /// Last day.
-    async fn end_date(&self) -> NaiveDate {
-        self.0.end_date
+    async fn end_date(&self) -> Date {
+        Date(self.0.end_date)
     }
     /// Whether this is the current year.
     async fn is_current(&self) -> bool {
@@ -67,12 +67,12 @@ impl Term {
         &self.0.name
     }
     /// First day.
-    async fn start_date(&self) -> NaiveDate {
-        self.0.start_date
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
     }
     /// Last day.
-    async fn end_date(&self) -> NaiveDate {
-        self.0.end_date
+    async fn end_date(&self) -> Date {
+        Date(self.0.end_date)
     }
     /// The academic year.
     async fn academic_year(&self, ctx: &Context<'_>) -> ApiResult<Option<AcademicYear>> {
@@ -91,9 +91,9 @@ pub struct CreateAcademicYearInput {
     /// The year's name, e.g. 2025-2026 (unique in the school).
     pub name: String,
     /// First day.
-    pub start_date: NaiveDate,
+    pub start_date: Date,
     /// Last day.
-    pub end_date: NaiveDate,
+    pub end_date: Date,
     /// Whether it is the current year (the school's other years stop being current).
     pub is_current: Option<bool>,
 }
@@ -104,9 +104,9 @@ pub struct UpdateAcademicYearInput {
     /// The year's name (unique in the school).
     pub name: Option<String>,
     /// First day; every term of the year must stay inside it.
-    pub start_date: Option<NaiveDate>,
+    pub start_date: Option<Date>,
     /// Last day; every term of the year must stay inside it.
-    pub end_date: Option<NaiveDate>,
+    pub end_date: Option<Date>,
     /// Makes this the current year (the school's other years stop being current).
     pub is_current: Option<bool>,
 }
@@ -119,9 +119,9 @@ pub struct CreateTermInput {
     /// The term's name (unique in the year).
     pub name: String,
     /// First day (inside the year).
-    pub start_date: NaiveDate,
+    pub start_date: Date,
     /// Last day (inside the year).
-    pub end_date: NaiveDate,
+    pub end_date: Date,
 }
 
 /// Changes to a term; fields left out stay as they are.
@@ -130,17 +130,17 @@ pub struct UpdateTermInput {
     /// The term's name (unique in its year).
     pub name: Option<String>,
     /// First day (inside the year).
-    pub start_date: Option<NaiveDate>,
+    pub start_date: Option<Date>,
     /// Last day (inside the year).
-    pub end_date: Option<NaiveDate>,
+    pub end_date: Option<Date>,
 }
 
 impl From<CreateAcademicYearInput> for services::calendar::NewYear {
     fn from(input: CreateAcademicYearInput) -> Self {
         Self {
             name: input.name,
-            start_date: input.start_date,
-            end_date: input.end_date,
+            start_date: input.start_date.0,
+            end_date: input.end_date.0,
             is_current: input.is_current.unwrap_or(false),
         }
     }
@@ -150,8 +150,8 @@ impl From<UpdateAcademicYearInput> for services::calendar::YearChanges {
     fn from(input: UpdateAcademicYearInput) -> Self {
         Self {
             name: input.name,
-            start_date: input.start_date,
-            end_date: input.end_date,
+            start_date: input.start_date.map(|d| d.0),
+            end_date: input.end_date.map(|d| d.0),
             is_current: input.is_current,
         }
     }
@@ -162,8 +162,8 @@ impl From<CreateTermInput> for services::calendar::NewTerm {
         Self {
             year: AcademicYearId(input.academic_year_id),
             name: input.name,
-            start_date: input.start_date,
-            end_date: input.end_date,
+            start_date: input.start_date.0,
+            end_date: input.end_date.0,
         }
     }
 }
@@ -172,8 +172,8 @@ impl From<UpdateTermInput> for services::calendar::TermChanges {
     fn from(input: UpdateTermInput) -> Self {
         Self {
             name: input.name,
-            start_date: input.start_date,
-            end_date: input.end_date,
+            start_date: input.start_date.map(|d| d.0),
+            end_date: input.end_date.map(|d| d.0),
         }
     }
 }

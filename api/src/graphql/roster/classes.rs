@@ -1,7 +1,7 @@
 //! Classes and enrollments: the GraphQL types and their inputs.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Context, InputObject, Object};
-use chrono::NaiveDate;
 use entity::{class, enrollment, enums, ids::*};
 use uuid::Uuid;
 
@@ -112,12 +112,12 @@ impl Enrollment {
         one(&loaders(ctx)?.student, Some(self.0.student_id), Student).await
     }
     /// First day.
-    async fn begin_date(&self) -> Option<NaiveDate> {
-        self.0.begin_date
+    async fn begin_date(&self) -> Option<Date> {
+        self.0.begin_date.map(Date)
     }
     /// Last day.
-    async fn end_date(&self) -> Option<NaiveDate> {
-        self.0.end_date
+    async fn end_date(&self) -> Option<Date> {
+        self.0.end_date.map(Date)
     }
 }
 
@@ -153,9 +153,9 @@ pub struct UpdateClassInput {
 #[derive(Debug, InputObject)]
 pub struct UpdateEnrollmentInput {
     /// The first day in the class.
-    pub begin_date: Option<NaiveDate>,
+    pub begin_date: Option<Date>,
     /// The last day in the class (not before `beginDate`).
-    pub end_date: Option<NaiveDate>,
+    pub end_date: Option<Date>,
 }
 
 fn teacher_ids(ids: Vec<Uuid>) -> Vec<TeacherId> {

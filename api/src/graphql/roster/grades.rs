@@ -6,6 +6,7 @@ use std::{
     sync::Arc,
 };
 
+use crate::graphql::scalars::Date;
 use async_graphql::{
     Context, ContextSelectionSet, InputObject, Object, OutputType, Positioned, ScalarType,
     ServerResult, Value,
@@ -13,7 +14,7 @@ use async_graphql::{
     registry::Registry,
     resolver_utils::{enum_value, resolve_list},
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{grade, ids::*};
 use uuid::Uuid;
 
@@ -51,8 +52,8 @@ impl Grade {
         self.0.category.map(Into::into)
     }
     /// When it was graded.
-    async fn graded_on(&self) -> NaiveDate {
-        self.0.graded_on
+    async fn graded_on(&self) -> Date {
+        Date(self.0.graded_on)
     }
     /// Whether this is a report-card grade.
     async fn is_final(&self) -> bool {
@@ -309,8 +310,8 @@ impl Assessment {
         self.0.max_score
     }
     /// When it takes place.
-    async fn assessment_date(&self) -> Option<NaiveDate> {
-        self.0.assessment_date
+    async fn assessment_date(&self) -> Option<Date> {
+        self.0.assessment_date.map(Date)
     }
     /// The subject.
     async fn subject(&self, ctx: &Context<'_>) -> ApiResult<Option<super::Subject>> {
@@ -339,9 +340,9 @@ pub struct GradeFilter {
     /// Only this term.
     pub term_id: Option<Uuid>,
     /// Only grades on or after this date.
-    pub from: Option<NaiveDate>,
+    pub from: Option<Date>,
     /// Only grades on or before this date.
-    pub to: Option<NaiveDate>,
+    pub to: Option<Date>,
     /// Only records changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -373,7 +374,7 @@ pub struct RecordGradeInput {
     /// The kind of work.
     pub category: Option<GradeCategory>,
     /// When it was graded.
-    pub graded_on: NaiveDate,
+    pub graded_on: Date,
     /// Whether it is a report-card grade (default false).
     pub is_final: Option<bool>,
     /// The class it was given in.
@@ -398,7 +399,7 @@ pub struct CreateAssessmentInput {
     /// The most a score can be (default 100).
     pub max_score: Option<f64>,
     /// When it takes place (inside the term).
-    pub assessment_date: Option<NaiveDate>,
+    pub assessment_date: Option<Date>,
 }
 
 impl From<RecordGradeInput> for services::grades::NewGrade {
@@ -413,7 +414,7 @@ impl From<RecordGradeInput> for services::grades::NewGrade {
             },
             score: input.score,
             category: input.category.map(Into::into),
-            graded_on: input.graded_on,
+            graded_on: input.graded_on.0,
             is_final: input.is_final.unwrap_or(false),
             comment: input.comment,
         }
@@ -431,7 +432,7 @@ impl From<CreateAssessmentInput> for services::grades::NewAssessment {
             },
             title: input.title,
             category: input.category.into(),
-            assessment_date: input.assessment_date,
+            assessment_date: input.assessment_date.map(|d| d.0),
         }
     }
 }

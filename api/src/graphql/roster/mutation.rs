@@ -450,7 +450,7 @@ impl UpdatesMutation {
         #[graphql(desc = "The changes.")] input: UpdateEnrollmentInput,
     ) -> ApiResult<Enrollment> {
         let (tenant, tx) = scoped(ctx, Permission::StudentsWrite).await?;
-        let dates = (input.begin_date, input.end_date);
+        let dates = (input.begin_date.map(|d| d.0), input.end_date.map(|d| d.0));
         let row = classes::update_enrollment(&tx, &tenant.actor, EnrollmentId(id), dates).await?;
         commit(tx, Enrollment(row)).await
     }

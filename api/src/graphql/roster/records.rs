@@ -1,7 +1,8 @@
 //! A student's other records: incidents, health records and history; types and inputs.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{InputObject, Object};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{health_record, ids::*, incident};
 use uuid::Uuid;
 
@@ -19,8 +20,8 @@ impl Incident {
         self.0.id.into_uuid()
     }
     /// When it happened.
-    async fn occurred_on(&self) -> NaiveDate {
-        self.0.occurred_on
+    async fn occurred_on(&self) -> Date {
+        Date(self.0.occurred_on)
     }
     /// Its category, e.g. disruption.
     async fn category(&self) -> &str {
@@ -72,8 +73,8 @@ impl HealthRecord {
         self.0.details.as_deref()
     }
     /// When it was recorded.
-    async fn recorded_on(&self) -> Option<NaiveDate> {
-        self.0.recorded_on
+    async fn recorded_on(&self) -> Option<Date> {
+        self.0.recorded_on.map(Date)
     }
     /// When the record was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -124,9 +125,9 @@ pub struct IncidentFilter {
     /// Only this student's.
     pub student_id: Option<Uuid>,
     /// Only on or after this date.
-    pub from: Option<NaiveDate>,
+    pub from: Option<Date>,
     /// Only on or before this date.
-    pub to: Option<NaiveDate>,
+    pub to: Option<Date>,
 }
 
 /// A discipline incident to record.
@@ -135,7 +136,7 @@ pub struct RecordIncidentInput {
     /// The student.
     pub student_id: Uuid,
     /// When it happened.
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Date,
     /// Its category.
     pub category: String,
     /// LOW (default), MEDIUM or HIGH.
@@ -164,7 +165,7 @@ pub struct RecordHealthRecordInput {
     /// Details.
     pub details: Option<String>,
     /// When it was recorded.
-    pub recorded_on: Option<NaiveDate>,
+    pub recorded_on: Option<Date>,
 }
 
 /// A line of history to add to a student.
@@ -190,7 +191,7 @@ impl From<RecordIncidentInput> for services::records::NewIncident {
     fn from(input: RecordIncidentInput) -> Self {
         Self {
             student: StudentId(input.student_id),
-            occurred_on: input.occurred_on,
+            occurred_on: input.occurred_on.0,
             category: input.category,
             severity: input.severity,
             is_negative: input.is_negative.unwrap_or(true),
@@ -209,7 +210,7 @@ impl From<RecordHealthRecordInput> for services::records::NewHealthRecord {
             kind: input.kind,
             title: input.title,
             details: input.details,
-            recorded_on: input.recorded_on,
+            recorded_on: input.recorded_on.map(|d| d.0),
         }
     }
 }

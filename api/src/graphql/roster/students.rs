@@ -1,7 +1,8 @@
 //! Students: the GraphQL type and the inputs that create and change one.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Context, InputObject, Object};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{ids::*, student};
 use uuid::Uuid;
 
@@ -53,8 +54,8 @@ impl Student {
         self.0.grade_level
     }
     /// Date of birth.
-    async fn birth_date(&self) -> Option<NaiveDate> {
-        self.0.birth_date
+    async fn birth_date(&self) -> Option<Date> {
+        self.0.birth_date.map(Date)
     }
     /// Email address.
     async fn email(&self) -> Option<&str> {
@@ -253,7 +254,7 @@ pub struct CreateStudentInput {
     /// The homeroom class.
     pub class_id: Option<Uuid>,
     /// Date of birth.
-    pub birth_date: Option<NaiveDate>,
+    pub birth_date: Option<Date>,
     /// Email address.
     pub email: Option<String>,
     /// The id in the school's source system (unique in the school).
@@ -274,7 +275,7 @@ pub struct UpdateStudentInput {
     /// The homeroom class.
     pub class_id: Option<Uuid>,
     /// Date of birth.
-    pub birth_date: Option<NaiveDate>,
+    pub birth_date: Option<Date>,
     /// Email address.
     pub email: Option<String>,
 }
@@ -287,7 +288,7 @@ impl From<CreateStudentInput> for services::students::StudentFields {
             last_name: Some(input.last_name),
             grade_level: input.grade_level,
             class: input.class_id.map(ClassId),
-            birth_date: input.birth_date,
+            birth_date: input.birth_date.map(|d| d.0),
             email: input.email,
             external_id: input.external_id,
         }
@@ -302,7 +303,7 @@ impl From<UpdateStudentInput> for services::students::StudentFields {
             last_name: input.last_name,
             grade_level: input.grade_level,
             class: input.class_id.map(ClassId),
-            birth_date: input.birth_date,
+            birth_date: input.birth_date.map(|d| d.0),
             email: input.email,
             external_id: None,
         }
