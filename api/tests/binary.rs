@@ -167,3 +167,101 @@ async fn api_bootstrap_creates_the_first_superadmin_once_and_shows_a_generated_p
         "shown only once"
     );
 }
+
+/// Starts the binary on a fresh SQLite file with `env`; returns it, its base URL and its log
+/// lines from then on.
+async fn serve_logging(
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let mut cmd = api(dir);
+    cmd.env("BIND_ADDR", "127.0.0.1:0").stdout(Stdio::piped());
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let base = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(at) = line.find("listening on http://") {
+                let rest = &line[at + "listening on ".len()..];
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server starts within a minute");
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    (child, base, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_give_numeric_latency_the_operation_and_the_callers_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, base, mut log) = serve_logging(dir.path(), &[("LOG_FORMAT", "json")]).await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({ "query": "query WhichVersion { apiVersion }", "operationName": "WhichVersion" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let line = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(line) = log.recv().await {
+            if line.contains("\"answered\"") {
+                return line;
+            }
+        }
+        panic!("the log ended")
+    })
+    .await
+    .expect("the request is logged");
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert!(entry["latency_ms"].is_f64(), "{entry}");
+    assert_eq!(entry["status"], 200, "{entry}");
+    let span = &entry["span"];
+    assert_eq!(span["trace_id"], trace, "{entry}");
+    assert_eq!(span["parent_span_id"], "00f067aa0ba902b7", "{entry}");
+    assert_eq!(span["operation"], "query:apiVersion", "{entry}");
+    assert_eq!(span["operation_name"], "WhichVersion", "{entry}");
+}
+
+#[tokio::test]
+async fn a_postgres_database_that_does_not_exist_is_named_with_what_to_do() {
+    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    let Some((server, _)) = server.rsplit_once('/') else {
+        panic!("TEST_DATABASE_URL has no database: {server}");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = api(dir.path())
+        .env("DATABASE_URL", format!("{server}/no_such_school_db"))
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("the database `no_such_school_db` does not exist")
+            && said.contains("createdb no_such_school_db"),
+        "{said}"
+    );
+}
