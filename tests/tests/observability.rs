@@ -152,6 +152,14 @@ backend_tests! {
         let multiplying = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
         let (_, body) = app.graphql(multiplying, json!({})).await;
         assert_eq!(tests::code(&body), "QUERY_TOO_COMPLEX", "{body}");
+        // A fragment spread twice at every level: a kilobyte, 2^31 selections once spread.
+        let mut lattice = String::from("{ ...F0 }");
+        for i in 0..30 {
+            lattice.push_str(&format!(" fragment F{i} on Query {{ ...F{n} ...F{n} }}", n = i + 1));
+        }
+        lattice.push_str(" fragment F30 on Query { apiVersion }");
+        let (_, body) = app.graphql(&lattice, json!({})).await;
+        assert_eq!(tests::code(&body), "QUERY_TOO_COMPLEX", "{body}");
         let deep = format!("{{ {}apiVersion{} }}", "me { activeSchool { ".repeat(7), " } }".repeat(7));
         let (_, body) = app.graphql(&deep, json!({})).await;
         assert_eq!(tests::code(&body), "QUERY_TOO_COMPLEX", "{body}");

@@ -117,6 +117,7 @@ try {
   const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
   const keeping = await page.evaluate((t) => Object.keys(localStorage).filter((k) => localStorage.getItem(k).includes(t)), token);
   check(!stored.includes(token), `the token is not kept in localStorage, sessionStorage or cookies (${keeping.join(', ')})`);
+  check(!stored.includes(password), 'the password typed into the login mutation is not kept either');
   check(foreign.length === 0, `no request left the service (${foreign.length}: ${foreign.slice(0, 3).join(' ')})`);
   check(problems.length === 0, `no page errors (${problems.slice(0, 3).join(' | ')})`);
 } catch (e) {

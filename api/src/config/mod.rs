@@ -71,7 +71,7 @@ pub struct Config {
     /// The service's own host names (`SERVICE_HOSTS`, comma-separated; `localhost`,
     /// `127.0.0.1` and `::1` always): no school can be mapped to one of them.
     pub service_hosts: Vec<String>,
-    /// The bearer token that reads `GET /metrics` (`METRICS_TOKEN`, at least 16 characters);
+    /// The bearer token that reads `GET /metrics` (`METRICS_TOKEN`, at least 32 characters);
     /// unset, `/metrics` is not served.
     pub metrics_token: Option<String>,
 }

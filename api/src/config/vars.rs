@@ -235,12 +235,12 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .collect()
     }
 
-    /// `METRICS_TOKEN`: at least 16 characters, so it cannot be guessed by trying.
+    /// `METRICS_TOKEN`: at least 32 characters, so it cannot be guessed by trying.
     pub(super) fn metrics_token(&self) -> Result<Option<String>, ConfigError> {
         match self.get("METRICS_TOKEN") {
-            Some(token) if token.len() < 16 => Err(ConfigError::Invalid {
+            Some(token) if token.len() < 32 => Err(ConfigError::Invalid {
                 name: "METRICS_TOKEN",
-                message: "must be at least 16 characters".to_owned(),
+                message: "must be at least 32 characters".to_owned(),
             }),
             token => Ok(token),
         }

@@ -19,22 +19,30 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_TYPE_LISTS: usize = 2;
 /// Longest chain of fragments spread inside one another.
 const MAX_FRAGMENT_CHAIN: usize = 32;
+/// Most selections in a document once every fragment is counted where it is spread: the
+/// validator and the executor walk the document that way, so `…F1 …F1` in `F0`, `…F2 …F2` in
+/// `F1`, and so on, would have them visit 2^30 selections from a few hundred bytes.
+pub const MAX_SELECTIONS: usize = 10_000;
 
 /// The introspection fields whose items are types with fields of their own.
 const TYPE_LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes", "inputFields"];
 
-/// The deepest data path and the deepest nesting of type lists under a selection set.
+/// The deepest data path, the deepest nesting of type lists, and the number of selections
+/// (fragments counted where they are spread) under a selection set.
 #[derive(Clone, Copy, Default)]
 struct Reach {
     data: usize,
     type_lists: usize,
+    selections: usize,
 }
 
 impl Reach {
-    fn max(self, other: Self) -> Self {
+    /// Two sibling selections: the deeper of each depth, the sum of their sizes.
+    fn beside(self, other: Self) -> Self {
         Self {
             data: self.data.max(other.data),
             type_lists: self.type_lists.max(other.type_lists),
+            selections: self.selections.saturating_add(other.selections),
         }
     }
 }
@@ -57,6 +65,7 @@ impl<'a> Walk<'a> {
                     Reach {
                         data: if introspection { 0 } else { below.data + 1 },
                         type_lists: below.type_lists + usize::from(TYPE_LISTS.contains(&name)),
+                        selections: below.selections.saturating_add(1),
                     }
                 }
                 Selection::InlineFragment(fragment) => {
@@ -66,7 +75,7 @@ impl<'a> Walk<'a> {
                     self.fragment(spread.node.fragment_name.node.as_str())?
                 }
             };
-            reach = reach.max(found);
+            reach = reach.beside(found);
         }
         Ok(reach)
     }
@@ -103,8 +112,10 @@ pub fn check(document: &ExecutableDocument) -> Result<(), String> {
         memo: HashMap::new(),
         chain: Vec::new(),
     };
+    let mut selections = 0usize;
     for (_, operation) in document.operations.iter() {
         let reach = walk.set(&operation.node.selection_set.node)?;
+
         if reach.data > MAX_DEPTH {
             return Err(format!(
                 "the query nests fields {} deep; the limit is {MAX_DEPTH}",
@@ -116,6 +127,13 @@ pub fn check(document: &ExecutableDocument) -> Result<(), String> {
                 "the introspection query nests {} lists of types (fields, interfaces, \
                  possibleTypes, inputFields) inside one another; the limit is {MAX_TYPE_LISTS}",
                 reach.type_lists
+            ));
+        }
+        selections = selections.saturating_add(reach.selections);
+        if selections > MAX_SELECTIONS {
+            return Err(format!(
+                "the query has more than {MAX_SELECTIONS} selections once its fragments are \
+                 counted where they are spread"
             ));
         }
     }
@@ -156,6 +174,26 @@ mod tests {
         assert!(checked(blowup).unwrap_err().contains("3 lists"));
         let hidden = "{ __type(name: \"Student\") { ...A } } fragment A on __Type { fields { type { ...B } } } fragment B on __Type { interfaces { ...C } } fragment C on __Type { possibleTypes { name } }";
         assert!(checked(hidden).unwrap_err().contains("3 lists"));
+    }
+
+    #[test]
+    fn a_fragment_spread_twice_at_every_level_is_refused_by_its_expanded_size() {
+        // About 1 KB, nesting 1 deep, no alias: 2^31 selections once spread.
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..30 {
+            query.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{n} ...F{n} }}",
+                n = i + 1
+            ));
+        }
+        query.push_str(" fragment F30 on Query { apiVersion }");
+        let started = std::time::Instant::now();
+        let refused = checked(&query).unwrap_err();
+        assert!(refused.contains("selections"), "{refused}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Spread a few times, as real queries do, it passes.
+        let fine = "{ a: students { ...S } b: teachers { ...S } } fragment S on X { id name }";
+        assert_eq!(checked(fine), Ok(()));
     }
 
     #[test]

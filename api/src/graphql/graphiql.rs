@@ -99,16 +99,26 @@ const START: &str = r##""use strict";
     return fetcherFor(options && options.headers)(params, options);
   }
   // GraphiQL keeps tabs and history in localStorage. Unless the user turns on "Persist
-  // headers" in its settings, nothing that could carry credentials is written there: headers
-  // are dropped from what is stored, so are answers (a login answer holds a token), and any
-  // session token left in the text is blanked.
-  var TOKEN = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g;
+  // headers" in its settings, nothing that could carry credentials is written there: headers,
+  // variables and answers (a login answer holds a token) are dropped from what is stored, and in
+  // the rest (queries) session tokens, API tokens and password arguments are blanked.
+  var SECRETS = [
+    [/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, ""],
+    [/sds_[A-Za-z0-9]+/g, ""],
+    [/(password"?\s*:\s*)"(?:[^"\\]|\\.)*"/gi, '$1""'],
+  ];
+  function blank(text) {
+    return SECRETS.reduce(function (t, s) { return t.replace(s[0], s[1]); }, text);
+  }
   function strip(value) {
+    if (typeof value === "string") return blank(value);
     if (Array.isArray(value)) return value.map(strip);
     if (value && typeof value === "object") {
       var kept = {};
       Object.keys(value).forEach(function (name) {
-        if (name !== "headers" && name !== "response") kept[name] = strip(value[name]);
+        if (name === "headers" || name === "response" || name === "variables") return;
+        var secret = /password|token|secret|authorization/i.test(name);
+        kept[name] = secret && typeof value[name] === "string" ? "" : strip(value[name]);
       });
       return kept;
     }
@@ -118,8 +128,7 @@ const START: &str = r##""use strict";
     getItem: function (key) { return localStorage.getItem(key); },
     setItem: function (key, value) {
       if (localStorage.getItem("graphiql:shouldPersistHeaders") !== "true") {
-        try { value = JSON.stringify(strip(JSON.parse(value))); } catch (e) { /* not JSON */ }
-        value = String(value).replace(TOKEN, "");
+        try { value = JSON.stringify(strip(JSON.parse(value))); } catch (e) { value = blank(String(value)); }
       }
       localStorage.setItem(key, value);
     },
