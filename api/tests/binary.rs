@@ -26,25 +26,7 @@ fn api(dir: &Path) -> Command {
 async fn serves_from_an_empty_directory_with_no_configuration_and_creates_its_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     // Only the port is chosen, so that the test can run beside anything else on port 8000.
-    let mut child = api(dir.path())
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(at) = line.find("listening on http://") {
-                let rest = &line[at + "listening on ".len()..];
-                return rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server starts within a minute");
-    // Keep draining the log so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (mut child, base, _log) = serve_logging(dir.path(), &[]).await;
 
     let client = reqwest::Client::new();
     let health = client.get(format!("{base}/health")).send().await.unwrap();
