@@ -6,19 +6,29 @@
 use std::collections::HashSet;
 
 use async_graphql::{
-    Name, Value,
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+    Name, Positioned, Value,
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    },
 };
 
-/// The response keys of the operation's top-level selection, in the order the query names them:
-/// fields of a fragment where the fragment is spread, a key named twice where it is first named.
-pub(super) fn root_keys(document: &ExecutableDocument, operation: Option<&str>) -> Vec<Name> {
-    let op = match (&document.operations, operation) {
+/// The operation that runs: the one named, or the only one.
+fn selected<'a>(
+    document: &'a ExecutableDocument,
+    operation: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, operation) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         _ => None,
-    };
+    }
+}
+
+/// The response keys of the operation's top-level selection, in the order the query names them:
+/// fields of a fragment where the fragment is spread, a key named twice where it is first named.
+pub(super) fn root_keys(document: &ExecutableDocument, operation: Option<&str>) -> Vec<Name> {
+    let op = selected(document, operation);
     let mut keys = Vec::new();
     if let Some(op) = op {
         let mut spread = HashSet::new();
@@ -36,12 +46,7 @@ pub(super) fn root_keys(document: &ExecutableDocument, operation: Option<&str>) 
 /// from a document that passed validation, so only the schema's field names can appear.
 pub(super) fn metric_label(document: &ExecutableDocument, operation: Option<&str>) -> String {
     use async_graphql::parser::types::OperationType;
-    let op = match (&document.operations, operation) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
+    let op = selected(document, operation);
     let Some(op) = op else {
         return "invalid".to_owned();
     };
